@@ -1,0 +1,4 @@
+//! Everything that talks to AWS or reads AWS's own files: profiles and credentials, and (from
+//! later issues) inventory, IAM token signing and Secrets Manager. No UI types here.
+
+pub mod profiles;

@@ -1,0 +1,111 @@
+//! One function per command. Each runs as its own task; slow ones start a Job.
+
+use std::sync::{Arc, PoisonError};
+
+use super::{Command, Event, Outbox, Shared};
+use crate::aws::profiles::load_profiles;
+use crate::db::tls::add_pem_file;
+use crate::jobs::{Progress, UserError};
+use crate::store::{Settings, save_settings};
+
+/// Handles one command.
+pub(super) async fn run(command: Command, shared: Arc<Shared>, outbox: Outbox) {
+    match command {
+        Command::LoadProfiles => load_profiles_job(&shared, outbox),
+        Command::RememberProfile(name) => remember_profile(&shared, name).await,
+        Command::SaveSettings(settings) => save(&shared, &outbox, settings).await,
+        Command::PickCaFile => pick_ca_file(&outbox).await,
+        Command::CancelJob(id) => {
+            shared.jobs.cancel(id);
+        }
+    }
+}
+
+fn load_profiles_job(shared: &Arc<Shared>, outbox: Outbox) {
+    let files = shared.aws_files.clone();
+    shared
+        .jobs
+        .spawn("Read AWS profiles", move |ctx| async move {
+            ctx.progress(
+                Progress::Indeterminate,
+                format!("reading {}", files.config.display()),
+            );
+            let list = tokio::task::spawn_blocking(move || load_profiles(&files))
+                .await
+                .map_err(|error| {
+                    UserError::from_error(&error, "Try Reload; report it if it repeats")
+                })?;
+            let summary = match (list.profiles.len(), list.problems.len()) {
+                (1, 0) => "1 profile".to_owned(),
+                (n, 0) => format!("{n} profiles"),
+                (n, p) => format!("{n} profiles, {p} problem lines"),
+            };
+            for problem in &list.problems {
+                tracing::warn!(%problem, "AWS profile file problem");
+            }
+            outbox
+                .send(Event::ProfilesLoaded {
+                    job: ctx.id(),
+                    list,
+                })
+                .await;
+            Ok(summary)
+        });
+}
+
+async fn remember_profile(shared: &Arc<Shared>, name: String) {
+    let database = Arc::clone(&shared.database);
+    let result = tokio::task::spawn_blocking(move || {
+        database
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_state("last_profile", &name)
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "could not remember the selected profile"),
+        Err(error) => tracing::warn!(%error, "could not remember the selected profile"),
+    }
+}
+
+async fn save(shared: &Arc<Shared>, outbox: &Outbox, settings: Settings) {
+    let _in_order = shared.settings_write.lock().await;
+    let path = shared.paths.settings_file();
+    let target = path.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        // Refuse a CA file that would make every later connection fail, while the user is here.
+        if let Some(ca_file) = &settings.extra_ca_file {
+            let mut scratch = rustls::RootCertStore::empty();
+            add_pem_file(&mut scratch, ca_file)
+                .map_err(|error| UserError::from_error(&error, error.next_step()))?;
+        }
+        save_settings(&target, &settings).map_err(|error| {
+            UserError::from_error(&error, "Check that the config directory is writable")
+        })
+    })
+    .await;
+    let event = match result {
+        Ok(Ok(())) => {
+            tracing::info!(path = %path.display(), "settings saved");
+            Event::SettingsSaved { path }
+        }
+        Ok(Err(error)) => {
+            tracing::error!(%error, "settings not saved");
+            Event::SettingsSaveFailed(error)
+        }
+        Err(error) => Event::SettingsSaveFailed(UserError::from_error(&error, "Try saving again")),
+    };
+    outbox.send(event).await;
+}
+
+async fn pick_ca_file(outbox: &Outbox) {
+    let picked = rfd::AsyncFileDialog::new()
+        .set_title("Choose a CA certificate file (PEM)")
+        .add_filter("PEM certificates", &["pem", "crt", "cer"])
+        .add_filter("All files", &["*"])
+        .pick_file()
+        .await
+        .map(|handle| handle.path().to_path_buf());
+    outbox.send(Event::CaFilePicked(picked)).await;
+}

@@ -1,0 +1,131 @@
+//! The command line: no subcommand opens the GUI; subcommands run the same core modules and print
+//! plain text or JSON. Later issues add `inventory`, `token`, `query` and `tunnel`.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::aws::profiles::{AwsFiles, load_profiles};
+use crate::store::Paths;
+
+/// Explore Amazon RDS, Aurora and RDS Proxy databases.
+#[derive(Debug, Parser)]
+#[command(name = "rds-explorer", version = crate::VERSION, about)]
+pub struct Cli {
+    /// What to do; without one, the window opens.
+    #[command(subcommand)]
+    pub command: Option<CliCommand>,
+    /// Close the window after its first frame and print the time it took (for scripts/bench).
+    #[arg(long, hide = true)]
+    pub exit_after_first_frame: bool,
+}
+
+/// Subcommands.
+#[derive(Clone, Copy, Debug, Subcommand)]
+pub enum CliCommand {
+    /// Print where RDS Explorer keeps its settings, database and logs.
+    Paths {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List the AWS profiles found in the shared config and credentials files.
+    Profiles {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON object.
+    Json,
+}
+
+/// Runs a subcommand; the exit code follows ripgrep: 0 ok, 1 ran but found problems, 2 error.
+pub fn run(command: CliCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        CliCommand::Paths { format } => paths(format),
+        CliCommand::Profiles { format } => profiles(format),
+    }
+}
+
+fn paths(format: Format) -> anyhow::Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let rows = [
+        ("settings", paths.settings_file()),
+        ("database", paths.database_file()),
+        ("logs", paths.log_dir()),
+    ];
+    let text = match format {
+        Format::Json => {
+            let object: serde_json::Map<String, serde_json::Value> = rows
+                .iter()
+                .map(|(key, path)| ((*key).to_owned(), path.display().to_string().into()))
+                .collect();
+            serde_json::to_string_pretty(&object)?
+        }
+        Format::Table => rows
+            .iter()
+            .map(|(key, path)| format!("{key:<9} {}", path.display()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn profiles(format: Format) -> anyhow::Result<ExitCode> {
+    let list = load_profiles(&AwsFiles::from_env());
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&list)?,
+        Format::Table => {
+            let mut lines = vec![format!(
+                "{:<24} {:<18} {:<14} {}",
+                "PROFILE", "KIND", "REGION", "ENDPOINT"
+            )];
+            for profile in &list.profiles {
+                lines.push(format!(
+                    "{:<24} {:<18} {:<14} {}",
+                    profile.name,
+                    profile.kind.label(),
+                    profile.region.as_deref().unwrap_or("-"),
+                    profile.endpoint_url.as_deref().unwrap_or("-"),
+                ));
+            }
+            if list.profiles.is_empty() {
+                lines.push(format!(
+                    "(no profiles in {} or {})",
+                    list.files.config.display(),
+                    list.files.credentials.display()
+                ));
+            }
+            lines.extend(
+                list.problems
+                    .iter()
+                    .map(|problem| format!("warning: {problem}")),
+            );
+            lines.join("\n")
+        }
+    };
+    print(&text)?;
+    Ok(if list.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The one place the CLI writes to stdout. A closed pipe (`| head`) is not an error.
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,19 @@
+//! Everything that touches the disk: settings (TOML, written atomically), the SQLite database
+//! (history and caches, with migrations), and the platform paths they live in.
+//!
+//! A corrupt or unreadable file never stops the app: it starts with defaults, keeps the bad file
+//! aside as `*.broken-<timestamp>` and reports a [`StartupProblem`] for the log and a banner.
+
+mod aside;
+mod atomic;
+mod database;
+mod paths;
+mod settings;
+
+pub use aside::StartupProblem;
+pub use atomic::write_atomic;
+pub use database::{Database, DatabaseError};
+pub use paths::{Paths, PathsError};
+pub use settings::{
+    ProductionRules, Settings, SettingsError, ThemeChoice, load_settings, save_settings,
+};

@@ -1,0 +1,301 @@
+//! `ExplorerApp`: the eframe app. Drains backend events first thing each frame, draws the panels,
+//! then turns what the panels asked for into backend commands.
+
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+
+use super::banner::banner_ui;
+use super::editor_tabs::{EditorTabs, TabsAction};
+use super::jobs_view::{JobsAction, JobsView};
+use super::log_view::LogView;
+use super::profiles_panel::{ProfilesAction, ProfilesPanel};
+use super::settings_window::{SettingsAction, SettingsWindow};
+use super::{AppInit, FirstFrameProbe, theme};
+use crate::backend::{self, BackendContext, BackendHandle, Command, Event};
+use crate::jobs::{JobOutcome, JobUpdate};
+use crate::store::{Paths, Settings, StartupProblem};
+
+/// How long one frame may spend applying backend events before it draws.
+const EVENT_BUDGET: Duration = Duration::from_millis(8);
+
+/// Which view the bottom panel shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BottomTab {
+    Jobs,
+    Log,
+}
+
+/// The status bar line.
+struct Status {
+    text: String,
+    is_error: bool,
+}
+
+/// The main window.
+pub struct ExplorerApp {
+    backend: BackendHandle,
+    paths: Paths,
+    settings: Settings,
+    problems: Vec<StartupProblem>,
+    profiles: ProfilesPanel,
+    tabs: EditorTabs,
+    jobs: JobsView,
+    log: LogView,
+    bottom_tab: BottomTab,
+    settings_window: SettingsWindow,
+    status: Status,
+    first_frame: Option<FirstFrameProbe>,
+    frame_number: u64,
+}
+
+impl ExplorerApp {
+    /// Starts the backend on `runtime` and builds the window state.
+    pub fn start(cc: &eframe::CreationContext<'_>, runtime: &Handle, init: AppInit) -> Self {
+        let ctx = cc.egui_ctx.clone();
+        theme::apply(&ctx, init.settings.theme);
+        let log_ctx = ctx.clone();
+        // Coalesce log bursts into one repaint; a log line is never urgent.
+        init.log_buffer
+            .set_waker(move || log_ctx.request_repaint_after(Duration::from_millis(100)));
+        let context = BackendContext {
+            paths: init.paths.clone(),
+            database: init.database,
+            aws_files: init.aws_files,
+        };
+        let wake_ctx = ctx.clone();
+        let backend = backend::start(runtime, context, move || wake_ctx.request_repaint());
+        let mut app = Self {
+            backend,
+            paths: init.paths,
+            settings: init.settings,
+            problems: init.problems,
+            profiles: ProfilesPanel::new(init.last_profile),
+            tabs: EditorTabs::default(),
+            jobs: JobsView::default(),
+            log: LogView::new(init.log_buffer),
+            bottom_tab: BottomTab::Jobs,
+            settings_window: SettingsWindow::default(),
+            status: Status {
+                text: "Ready".into(),
+                is_error: false,
+            },
+            first_frame: init.first_frame,
+            frame_number: 0,
+        };
+        app.send(Command::LoadProfiles);
+        app.profiles.set_loading();
+        app
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn send(&mut self, command: Command) {
+        if let Err(busy) = self.backend.send(command) {
+            self.set_status(busy.to_string(), true);
+        }
+    }
+
+    fn set_status(&mut self, text: impl Into<String>, is_error: bool) {
+        self.status = Status {
+            text: text.into(),
+            is_error,
+        };
+    }
+
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::Job(update) => {
+                if let JobUpdate::Finished {
+                    outcome: JobOutcome::Failed(error),
+                    ..
+                } = &update
+                {
+                    self.set_status(error.to_string(), true);
+                    self.profiles.set_failed();
+                }
+                self.jobs.apply(update);
+            }
+            Event::ProfilesLoaded { list, .. } => {
+                self.profiles.set_list(list);
+            }
+            Event::SettingsSaved { path } => {
+                self.set_status(format!("Settings saved to {}", path.display()), false);
+            }
+            Event::SettingsSaveFailed(error) => {
+                self.set_status(error.to_string(), true);
+                self.settings_window.set_error(error.to_string());
+            }
+            Event::CaFilePicked(Some(path)) => self.settings_window.set_ca_file(&path),
+            Event::CaFilePicked(None) => {}
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let pressed = |key| {
+            ctx.input_mut(|input| {
+                input.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, key))
+            })
+        };
+        if pressed(Key::Enter) {
+            self.run_selected_tab();
+        }
+        if pressed(Key::T) {
+            self.tabs.open();
+        }
+        if pressed(Key::W) {
+            self.tabs.close_selected();
+        }
+        if pressed(Key::Comma) {
+            self.settings_window.open(&self.settings);
+        }
+    }
+
+    fn run_selected_tab(&mut self) {
+        if self.tabs.selected_sql().trim().is_empty() {
+            self.set_status("Nothing to run: the editor is empty", false);
+        } else {
+            self.set_status(
+                "No connection in this tab: pick a database in the inventory and connect first",
+                true,
+            );
+        }
+    }
+
+    fn on_profiles(&mut self, action: ProfilesAction) {
+        match action {
+            ProfilesAction::Reload => {
+                self.profiles.set_loading();
+                self.send(Command::LoadProfiles);
+            }
+            ProfilesAction::Select(name) => self.send(Command::RememberProfile(name)),
+        }
+    }
+
+    fn on_settings(&mut self, ctx: &egui::Context, action: SettingsAction) {
+        match action {
+            SettingsAction::Save(settings) => {
+                theme::apply(ctx, settings.theme);
+                self.settings = settings.clone();
+                self.send(Command::SaveSettings(settings));
+            }
+            SettingsAction::PickCaFile => self.send(Command::PickCaFile),
+        }
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.strong("RDS Explorer");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .button("Settings")
+                    .on_hover_text("Settings (Ctrl+,)")
+                    .clicked()
+                {
+                    self.settings_window.open(&self.settings);
+                }
+            });
+        });
+        if let Some(index) = banner_ui(ui, &self.problems) {
+            self.problems.remove(index);
+        }
+    }
+
+    fn status_bar_ui(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let text = egui::RichText::new(&self.status.text);
+            ui.label(if self.status.is_error {
+                text.color(ui.visuals().error_fg_color)
+            } else {
+                text
+            });
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.weak(format!("v{}", crate::VERSION));
+                let running = self.jobs.running();
+                if running > 0 {
+                    ui.label(format!("{running} job(s) running"));
+                    ui.spinner();
+                }
+            });
+        });
+    }
+
+    fn bottom_ui(&mut self, ui: &mut egui::Ui) -> Option<JobsAction> {
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.bottom_tab, BottomTab::Jobs, "Jobs");
+            ui.selectable_value(&mut self.bottom_tab, BottomTab::Log, "Log");
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.weak(format!("Files: {}", self.paths.config_dir.display()));
+            });
+        });
+        ui.separator();
+        match self.bottom_tab {
+            BottomTab::Jobs => self.jobs.ui(ui),
+            BottomTab::Log => {
+                self.log.ui(ui);
+                None
+            }
+        }
+    }
+}
+
+impl eframe::App for ExplorerApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        let deadline = Instant::now() + EVENT_BUDGET;
+        while let Some(event) = self.backend.try_recv() {
+            self.apply(event);
+            if Instant::now() >= deadline {
+                // More may be waiting: draw this frame, continue in the next.
+                ctx.request_repaint();
+                break;
+            }
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        if let Some(probe) = &self.first_frame {
+            probe.on_frame(&ctx, self.frame_number);
+        }
+        self.frame_number += 1;
+        self.shortcuts(&ctx);
+
+        egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));
+        egui::Panel::bottom("status_bar").show(ui, |ui| self.status_bar_ui(ui));
+        let jobs_action = egui::Panel::bottom("bottom_panel")
+            .resizable(true)
+            .default_size(180.0)
+            .show(ui, |ui| self.bottom_ui(ui))
+            .inner;
+        let profiles_action = egui::Panel::left("profiles_panel")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .show(ui, |ui| self.profiles.ui(ui))
+                    .inner
+            })
+            .inner;
+        let tabs_action = egui::CentralPanel::default()
+            .show(ui, |ui| self.tabs.ui(ui))
+            .inner;
+        let settings_action = self.settings_window.show(&ctx);
+
+        if let Some(JobsAction::Cancel(id)) = jobs_action {
+            self.send(Command::CancelJob(id));
+        }
+        if let Some(action) = profiles_action {
+            self.on_profiles(action);
+        }
+        if let Some(TabsAction::Run) = tabs_action {
+            self.run_selected_tab();
+        }
+        if let Some(action) = settings_action {
+            self.on_settings(&ctx, action);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The window: renders state and turns clicks into backend `Command`s. It never awaits or blocks;
+//! results arrive as `Event`s drained at the start of each frame. The only module (with `main.rs`)
+//! that uses egui/eframe.
+
+mod app;
+mod banner;
+mod editor_tabs;
+mod jobs_view;
+mod log_view;
+mod profiles_panel;
+mod settings_window;
+mod theme;
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+pub use app::ExplorerApp;
+
+use crate::aws::profiles::AwsFiles;
+use crate::logging::LogBuffer;
+use crate::store::{Database, DatabaseError, Paths, Settings, StartupProblem, load_settings};
+
+/// Everything the window starts from, prepared by `main` (or a test).
+pub struct AppInit {
+    /// Where files live.
+    pub paths: Paths,
+    /// Settings loaded at start.
+    pub settings: Settings,
+    /// Files that could not be used at start; shown in a banner.
+    pub problems: Vec<StartupProblem>,
+    /// The open database, handed to the backend.
+    pub database: Database,
+    /// The profile selected last time.
+    pub last_profile: Option<String>,
+    /// Where AWS profiles are read from.
+    pub aws_files: AwsFiles,
+    /// Recent log lines for the Log view.
+    pub log_buffer: LogBuffer,
+    /// Measures time to first frame (for `scripts/bench`).
+    pub first_frame: Option<FirstFrameProbe>,
+}
+
+impl AppInit {
+    /// Loads settings and opens the database under `paths`, recovering from bad files (each one
+    /// becomes a [`StartupProblem`], logged and shown in a banner). Fails only when not even an
+    /// in-memory database can be opened.
+    pub fn load(
+        paths: Paths,
+        aws_files: AwsFiles,
+        log_buffer: LogBuffer,
+    ) -> Result<Self, DatabaseError> {
+        let (settings, settings_problem) = load_settings(&paths.settings_file());
+        let (database, database_problem) = Database::open_or_recover(&paths.database_file())?;
+        let problems: Vec<_> = settings_problem
+            .into_iter()
+            .chain(database_problem)
+            .collect();
+        for problem in &problems {
+            tracing::warn!(%problem, "start-up problem");
+        }
+        let last_profile = database.state("last_profile").unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not read the last selected profile");
+            None
+        });
+        Ok(Self {
+            paths,
+            settings,
+            problems,
+            database,
+            last_profile,
+            aws_files,
+            log_buffer,
+            first_frame: None,
+        })
+    }
+}
+
+/// Window options: title, app id (for the desktop file), size.
+pub fn native_options() -> eframe::NativeOptions {
+    eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("RDS Explorer")
+            .with_app_id("rds-explorer")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([720.0, 480.0]),
+        ..Default::default()
+    }
+}
+
+/// Records how long after process start the first frame was on screen, and can close the window
+/// then (`--exit-after-first-frame`).
+#[derive(Clone)]
+pub struct FirstFrameProbe {
+    started: Instant,
+    exit_after: bool,
+    elapsed: Arc<OnceLock<Duration>>,
+}
+
+impl FirstFrameProbe {
+    /// A probe timing from `started`.
+    pub fn new(started: Instant, exit_after: bool) -> Self {
+        Self {
+            started,
+            exit_after,
+            elapsed: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The measured time, once the first frame was shown.
+    pub fn first_frame(&self) -> Option<Duration> {
+        self.elapsed.get().copied()
+    }
+
+    /// Called at the start of every frame with the frame number: frame 1 starts once frame 0
+    /// was painted and presented.
+    fn on_frame(&self, ctx: &egui::Context, frame_number: u64) {
+        match frame_number {
+            0 => ctx.request_repaint(),
+            1 => {
+                let _ = self.elapsed.set(self.started.elapsed());
+                if self.exit_after {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            }
+            _ => {}
+        }
+    }
+}

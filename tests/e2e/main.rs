@@ -1,0 +1,13 @@
+//! End-to-end tests: one binary of modules (as ripgrep does), each over real parts — the real
+//! binary, the real backend and runtime behind the window, a real TLS PostgreSQL.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+mod app_ui;
+mod cli;
+mod layering;
+mod sandbox_tls;
+mod util;
