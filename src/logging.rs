@@ -161,6 +161,13 @@ fn file_writer(
     ),
     String,
 > {
+    // The appender prunes old files at start and complains on stderr if the directory is missing.
+    std::fs::create_dir_all(dir).map_err(|error| {
+        format!(
+            "could not create the log directory {}: {error}",
+            dir.display()
+        )
+    })?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix("rds-explorer")

@@ -35,11 +35,10 @@ fn load_profiles_job(shared: &Arc<Shared>, outbox: Outbox) {
                 .map_err(|error| {
                     UserError::from_error(&error, "Try Reload; report it if it repeats")
                 })?;
-            let summary = match (list.profiles.len(), list.problems.len()) {
-                (1, 0) => "1 profile".to_owned(),
-                (n, 0) => format!("{n} profiles"),
-                (n, p) => format!("{n} profiles, {p} problem lines"),
-            };
+            let mut summary = plural(list.profiles.len(), "profile");
+            if !list.problems.is_empty() {
+                summary = format!("{summary}, {}", plural(list.problems.len(), "problem line"));
+            }
             for problem in &list.problems {
                 tracing::warn!(%problem, "AWS profile file problem");
             }
@@ -108,4 +107,13 @@ async fn pick_ca_file(outbox: &Outbox) {
         .await
         .map(|handle| handle.path().to_path_buf());
     outbox.send(Event::CaFilePicked(picked)).await;
+}
+
+/// `1 profile`, `2 profiles`.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }

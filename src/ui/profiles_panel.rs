@@ -156,7 +156,7 @@ fn empty_state_ui(ui: &mut egui::Ui, list: &ProfileList) {
     ui.monospace("aws configure sso");
     ui.monospace("aws configure --profile NAME");
     ui.add_space(4.0);
-    ui.label("or write a [profile NAME] section in the config file yourself. AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE point elsewhere.");
+    ui.label("or write a [profile NAME] section in the config file yourself. To use other files, set AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE.");
 }
 
 fn problems_ui(ui: &mut egui::Ui, list: &ProfileList) {

@@ -61,6 +61,7 @@ impl SettingsWindow {
             .open(&mut open)
             .resizable(false)
             .collapsible(false)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
             .show(ctx, |ui| {
                 action = self.contents_ui(ui);
             });

@@ -179,3 +179,26 @@ fn keyboard_shortcuts_open_and_close_tabs_and_ctrl_enter_is_reserved_for_run() {
     assert!(harness.query_by_label("Query 1").is_none());
     harness.get_by_label("Query 3");
 }
+
+#[test]
+fn every_interactive_widget_has_an_accessible_name() {
+    let home = TestHome::new();
+    home.write(
+        ".aws/config",
+        "[profile dev]\nregion = eu-central-1\nbroken line\n",
+    );
+    let runtime = runtime();
+    let mut harness = start_app(&home, &runtime);
+    step_until(&mut harness, "profiles read", |h| {
+        h.query_by_label("done: 1 profile, 1 problem line")
+            .is_some()
+    });
+    // `run` panics unless the UI settles, and once settled it fails on any unnamed widget.
+    harness.run();
+    harness.get_by_label("Settings").click();
+    harness.run();
+    harness.get_by_label("Log").click();
+    harness.run();
+    harness.get_by_label("Profile").click();
+    harness.run();
+}

@@ -50,7 +50,7 @@ impl ClusterDir {
             shut_down: false,
         };
         dir.user.chown(&dir.root)?;
-        dir.guardian = Some(Guardian::spawn(
+        dir.guardian = Some(Guardian::for_pg_cluster(
             &dir.root,
             &dir.data_dir,
             &dir.pg_bin,
