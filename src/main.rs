@@ -24,14 +24,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli, started: Instant) -> anyhow::Result<ExitCode> {
-    if let Some(command) = cli.command {
-        return cli::run(command);
-    }
-    let exit_after_first_frame = cli.exit_after_first_frame;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_name("rdsx-worker")
         .enable_all()
         .build()?;
+    if let Some(command) = cli.command.clone() {
+        return cli::run(command, &runtime);
+    }
+    let exit_after_first_frame = cli.exit_after_first_frame;
     let probe = FirstFrameProbe::new(started, exit_after_first_frame);
     run_gui(&runtime, probe.clone())?;
     // Give tasks a moment to finish cleanly (later: terminate SSM sessions); never hang on exit.

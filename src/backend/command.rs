@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::aws::error::AwsCallError;
+use crate::aws::identity::Identity;
+use crate::aws::inventory::RegionInventory;
 use crate::aws::profiles::ProfileList;
 use crate::jobs::{JobId, JobUpdate, UserError};
 use crate::store::Settings;
@@ -11,8 +14,18 @@ use crate::store::Settings;
 pub enum Command {
     /// Read the AWS config and credentials files (a Job).
     LoadProfiles,
-    /// Remember the selected profile for the next start.
-    RememberProfile(String),
+    /// Open a profile: remember it, show its cached inventory, check its identity and refresh.
+    OpenProfile {
+        /// The profile.
+        profile: String,
+    },
+    /// Fetch the inventory again, one job per region.
+    RefreshInventory {
+        /// The profile.
+        profile: String,
+        /// Every enabled region instead of the profile's own.
+        all_regions: bool,
+    },
     /// Write the settings file.
     SaveSettings(Settings),
     /// Show the native file dialog to choose a CA file.
@@ -32,6 +45,34 @@ pub enum Event {
         job: JobId,
         /// What was found.
         list: ProfileList,
+    },
+    /// The cached inventory of a profile (possibly empty), shown until fresh data arrives.
+    InventoryCached {
+        /// The profile.
+        profile: String,
+        /// Cached regions.
+        regions: Vec<RegionInventory>,
+    },
+    /// Fresh inventory of one region.
+    InventoryRegion {
+        /// The profile.
+        profile: String,
+        /// What was found (with per-call errors).
+        inventory: RegionInventory,
+    },
+    /// A refresh is about to fetch these regions.
+    InventoryRefreshing {
+        /// The profile.
+        profile: String,
+        /// The regions being fetched.
+        regions: Vec<String>,
+    },
+    /// The identity preflight finished.
+    IdentityChecked {
+        /// The profile.
+        profile: String,
+        /// Who it is, or why that could not be found out.
+        result: Result<Identity, AwsCallError>,
     },
     /// The settings file was written.
     SettingsSaved {

@@ -12,7 +12,16 @@ use crate::store::{Settings, save_settings};
 pub(super) async fn run(command: Command, shared: Arc<Shared>, outbox: Outbox) {
     match command {
         Command::LoadProfiles => load_profiles_job(&shared, outbox),
-        Command::RememberProfile(name) => remember_profile(&shared, name).await,
+        Command::OpenProfile { profile } => {
+            remember_profile(&shared, profile.clone()).await;
+            super::inventory::open_profile(&shared, &outbox, &profile).await;
+        }
+        Command::RefreshInventory {
+            profile,
+            all_regions,
+        } => {
+            super::inventory::refresh(&shared, &outbox, &profile, all_regions).await;
+        }
         Command::SaveSettings(settings) => save(&shared, &outbox, settings).await,
         Command::PickCaFile => pick_ca_file(&outbox).await,
         Command::CancelJob(id) => {
@@ -23,6 +32,7 @@ pub(super) async fn run(command: Command, shared: Arc<Shared>, outbox: Outbox) {
 
 fn load_profiles_job(shared: &Arc<Shared>, outbox: Outbox) {
     let files = shared.aws_files.clone();
+    let shared_job = Arc::clone(shared);
     shared
         .jobs
         .spawn("Read AWS profiles", move |ctx| async move {
@@ -42,6 +52,12 @@ fn load_profiles_job(shared: &Arc<Shared>, outbox: Outbox) {
             for problem in &list.problems {
                 tracing::warn!(%problem, "AWS profile file problem");
             }
+            *shared_job
+                .profiles
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(list.clone());
+            // The profile files may have changed: configurations built from them are stale.
+            shared_job.sdk_configs.lock().await.clear();
             outbox
                 .send(Event::ProfilesLoaded {
                     job: ctx.id(),

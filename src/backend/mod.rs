@@ -5,6 +5,7 @@
 
 mod command;
 mod handlers;
+mod inventory;
 
 use std::sync::{Arc, Mutex};
 
@@ -13,7 +14,7 @@ use tokio::sync::mpsc;
 
 pub use command::{Command, Event};
 
-use crate::aws::profiles::AwsFiles;
+use crate::aws::profiles::{AwsFiles, ProfileList};
 use crate::jobs::{JobRunner, JobUpdate};
 use crate::store::{Database, Paths};
 
@@ -79,6 +80,12 @@ pub(crate) struct Shared {
     pub(crate) jobs: Arc<JobRunner>,
     /// Serialises settings writes so they land in the order they were asked for.
     pub(crate) settings_write: tokio::sync::Mutex<()>,
+    /// The profiles last read, to resolve names in commands.
+    pub(crate) profiles: Mutex<Option<ProfileList>>,
+    /// SDK configurations per (profile, region), built once: building one reads the profile files
+    /// and sets up credential providers (and their caches).
+    pub(crate) sdk_configs:
+        tokio::sync::Mutex<std::collections::HashMap<(String, String), aws_config::SdkConfig>>,
 }
 
 /// Starts the backend on `runtime`. `wake` is called after each event (the UI passes
@@ -101,6 +108,8 @@ pub fn start(
         database: Arc::new(Mutex::new(context.database)),
         jobs: JobRunner::new(runtime.clone(), job_tx),
         settings_write: tokio::sync::Mutex::new(()),
+        profiles: Mutex::new(None),
+        sdk_configs: tokio::sync::Mutex::new(std::collections::HashMap::new()),
     });
 
     let job_outbox = outbox.clone();

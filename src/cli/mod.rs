@@ -1,5 +1,7 @@
 //! The command line: no subcommand opens the GUI; subcommands run the same core modules and print
-//! plain text or JSON. Later issues add `inventory`, `token`, `query` and `tunnel`.
+//! plain text or JSON. Later issues add `token`, `query` and `tunnel`.
+
+mod inventory;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -22,10 +24,25 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Clone, Copy, Debug, Subcommand)]
+#[derive(Clone, Debug, Subcommand)]
 pub enum CliCommand {
     /// Print where RDS Explorer keeps its settings, database and logs.
     Paths {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List the RDS instances, Aurora clusters, RDS Proxies and SSM targets of a profile.
+    Inventory {
+        /// The profile (default: `AWS_PROFILE`, else `default`).
+        #[arg(long)]
+        profile: Option<String>,
+        /// A region to list (repeatable; default: the profile's region).
+        #[arg(long = "region")]
+        regions: Vec<String>,
+        /// List every region enabled for the account.
+        #[arg(long, conflicts_with = "regions")]
+        all_regions: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -47,11 +64,18 @@ pub enum Format {
     Json,
 }
 
-/// Runs a subcommand; the exit code follows ripgrep: 0 ok, 1 ran but found problems, 2 error.
-pub fn run(command: CliCommand) -> anyhow::Result<ExitCode> {
+/// Runs a subcommand on `runtime`; the exit code follows ripgrep: 0 ok, 1 ran but found
+/// problems (a bad profile line, a region that failed), 2 error.
+pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
     match command {
         CliCommand::Paths { format } => paths(format),
         CliCommand::Profiles { format } => profiles(format),
+        CliCommand::Inventory {
+            profile,
+            regions,
+            all_regions,
+            format,
+        } => inventory::run(runtime, profile.as_deref(), &regions, all_regions, format),
     }
 }
 
@@ -122,7 +146,7 @@ fn profiles(format: Format) -> anyhow::Result<ExitCode> {
 }
 
 /// The one place the CLI writes to stdout. A closed pipe (`| head`) is not an error.
-fn print(text: &str) -> anyhow::Result<()> {
+pub(crate) fn print(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

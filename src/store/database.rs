@@ -15,7 +15,28 @@ use super::aside::{StartupProblem, keep_aside};
 const MIGRATIONS: &[&str] = &[
     // 1: small remembered state (last profile, window layout choices).
     "CREATE TABLE app_state (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;",
+    // 2: cached API results as JSON (inventory per profile and region), shown at start while a
+    // refresh runs.
+    "CREATE TABLE cache (
+        kind TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fetched_at_secs INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (kind, scope, key)
+    ) STRICT;",
 ];
+
+/// One cached entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheEntry {
+    /// The key within its scope (e.g. the region).
+    pub key: String,
+    /// When the data was fetched, Unix seconds.
+    pub fetched_at_secs: i64,
+    /// The cached data (JSON).
+    pub data: String,
+}
 
 /// The database could not be opened or used.
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +188,43 @@ impl Database {
             .map_err(|source| self.error(source))
     }
 
+    /// Stores (replacing) a cache entry: `kind` says what it is (`inventory`), `scope` whose
+    /// (the profile), `key` which part (the region).
+    pub fn cache_put(
+        &self,
+        kind: &str,
+        scope: &str,
+        entry: &CacheEntry,
+    ) -> Result<(), DatabaseError> {
+        self.connection
+            .execute(
+                "INSERT INTO cache (kind, scope, key, fetched_at_secs, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(kind, scope, key) DO UPDATE SET fetched_at_secs = excluded.fetched_at_secs, data = excluded.data",
+                rusqlite::params![kind, scope, entry.key, entry.fetched_at_secs, entry.data],
+            )
+            .map(drop)
+            .map_err(|source| self.error(source))
+    }
+
+    /// All cache entries of a kind and scope, sorted by key.
+    pub fn cache_get(&self, kind: &str, scope: &str) -> Result<Vec<CacheEntry>, DatabaseError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT key, fetched_at_secs, data FROM cache WHERE kind = ?1 AND scope = ?2 ORDER BY key")
+            .map_err(|source| self.error(source))?;
+        let rows = statement
+            .query_map([kind, scope], |row| {
+                Ok(CacheEntry {
+                    key: row.get(0)?,
+                    fetched_at_secs: row.get(1)?,
+                    data: row.get(2)?,
+                })
+            })
+            .map_err(|source| self.error(source))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|source| self.error(source))
+    }
+
     /// The schema version (number of migrations applied).
     pub fn schema_version(&self) -> Result<i64, DatabaseError> {
         self.connection
@@ -258,6 +316,34 @@ mod tests {
             Some("prod")
         );
         assert_eq!(database.state("missing").unwrap(), None);
+    }
+
+    #[test]
+    fn cache_entries_replace_and_list_by_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::open(&dir.path().join("db.sqlite3")).unwrap();
+        let entry = |key: &str, at, data: &str| CacheEntry {
+            key: key.into(),
+            fetched_at_secs: at,
+            data: data.into(),
+        };
+        database
+            .cache_put("inventory", "dev", &entry("us-east-1", 1, "old"))
+            .unwrap();
+        database
+            .cache_put("inventory", "dev", &entry("us-east-1", 2, "new"))
+            .unwrap();
+        database
+            .cache_put("inventory", "dev", &entry("eu-west-1", 3, "eu"))
+            .unwrap();
+        database
+            .cache_put("inventory", "prod", &entry("us-east-1", 4, "other"))
+            .unwrap();
+        assert_eq!(
+            database.cache_get("inventory", "dev").unwrap(),
+            [entry("eu-west-1", 3, "eu"), entry("us-east-1", 2, "new")]
+        );
+        assert!(database.cache_get("inventory", "none").unwrap().is_empty());
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod settings;
 
 pub use aside::StartupProblem;
 pub use atomic::write_atomic;
-pub use database::{Database, DatabaseError};
+pub use database::{CacheEntry, Database, DatabaseError};
 pub use paths::{Paths, PathsError};
 pub use settings::{
     ProductionRules, Settings, SettingsError, ThemeChoice, load_settings, save_settings,

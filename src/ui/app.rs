@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 use super::banner::banner_ui;
+use super::details_pane::details_ui;
 use super::editor_tabs::{EditorTabs, TabsAction};
+use super::inventory_tree::{InventoryAction, InventoryView, Selection};
 use super::jobs_view::{JobsAction, JobsView};
 use super::log_view::LogView;
 use super::profiles_panel::{ProfilesAction, ProfilesPanel};
@@ -39,6 +41,7 @@ pub struct ExplorerApp {
     settings: Settings,
     problems: Vec<StartupProblem>,
     profiles: ProfilesPanel,
+    inventory: InventoryView,
     tabs: EditorTabs,
     jobs: JobsView,
     log: LogView,
@@ -71,6 +74,7 @@ impl ExplorerApp {
             settings: init.settings,
             problems: init.problems,
             profiles: ProfilesPanel::new(init.last_profile),
+            inventory: InventoryView::default(),
             tabs: EditorTabs::default(),
             jobs: JobsView::default(),
             log: LogView::new(init.log_buffer),
@@ -121,6 +125,19 @@ impl ExplorerApp {
             }
             Event::ProfilesLoaded { list, .. } => {
                 self.profiles.set_list(list);
+                self.open_selected_profile();
+            }
+            Event::InventoryCached { profile, regions } => {
+                self.inventory.set_cached(&profile, regions);
+            }
+            Event::InventoryRefreshing { profile, regions } => {
+                self.inventory.set_refreshing(&profile, &regions);
+            }
+            Event::InventoryRegion { profile, inventory } => {
+                self.inventory.set_region(&profile, inventory);
+            }
+            Event::IdentityChecked { profile, result } => {
+                self.inventory.set_identity(&profile, result);
             }
             Event::SettingsSaved { path } => {
                 self.set_status(format!("Settings saved to {}", path.display()), false);
@@ -166,13 +183,51 @@ impl ExplorerApp {
         }
     }
 
-    fn on_profiles(&mut self, action: ProfilesAction) {
+    fn on_profiles(&mut self, action: &ProfilesAction) {
         match action {
             ProfilesAction::Reload => {
                 self.profiles.set_loading();
                 self.send(Command::LoadProfiles);
             }
-            ProfilesAction::Select(name) => self.send(Command::RememberProfile(name)),
+            ProfilesAction::Select(_) => self.open_selected_profile(),
+        }
+    }
+
+    /// Opens the selected profile in the inventory tree unless it is already open.
+    fn open_selected_profile(&mut self) {
+        let Some(profile) = self.profiles.selected().map(str::to_owned) else {
+            return;
+        };
+        if self.inventory.profile() != Some(profile.as_str()) {
+            self.inventory.open(&profile);
+            self.send(Command::OpenProfile { profile });
+        }
+    }
+
+    fn on_inventory(&mut self, action: InventoryAction) {
+        let Some(profile) = self.inventory.profile().map(str::to_owned) else {
+            return;
+        };
+        match action {
+            InventoryAction::Refresh { all_regions } => self.send(Command::RefreshInventory {
+                profile,
+                all_regions,
+            }),
+        }
+    }
+
+    fn details_panel_ui(&self, ui: &mut egui::Ui) {
+        let Some(selection) = self.inventory.selected() else {
+            return;
+        };
+        let region = match selection {
+            Selection::Instance(region, _)
+            | Selection::Cluster(region, _)
+            | Selection::Proxy(region, _)
+            | Selection::SsmTarget(region, _) => region,
+        };
+        if let Some(inventory) = self.inventory.region(region) {
+            details_ui(ui, selection, inventory);
         }
     }
 
@@ -271,15 +326,26 @@ impl eframe::App for ExplorerApp {
             .default_size(180.0)
             .show(ui, |ui| self.bottom_ui(ui))
             .inner;
-        let profiles_action = egui::Panel::left("profiles_panel")
+        let (profiles_action, inventory_action) = egui::Panel::left("profiles_panel")
             .resizable(true)
-            .default_size(300.0)
+            .default_size(320.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical()
-                    .show(ui, |ui| self.profiles.ui(ui))
+                    .show(ui, |ui| {
+                        let profiles_action = self.profiles.ui(ui);
+                        ui.add_space(6.0);
+                        let inventory_action = self.inventory.ui(ui, &self.settings.production);
+                        (profiles_action, inventory_action)
+                    })
                     .inner
             })
             .inner;
+        if self.inventory.selected().is_some() {
+            egui::Panel::right("details_panel")
+                .resizable(true)
+                .default_size(360.0)
+                .show(ui, |ui| self.details_panel_ui(ui));
+        }
         let tabs_action = egui::CentralPanel::default()
             .show(ui, |ui| self.tabs.ui(ui))
             .inner;
@@ -289,7 +355,10 @@ impl eframe::App for ExplorerApp {
             self.send(Command::CancelJob(id));
         }
         if let Some(action) = profiles_action {
-            self.on_profiles(action);
+            self.on_profiles(&action);
+        }
+        if let Some(action) = inventory_action {
+            self.on_inventory(action);
         }
         if let Some(TabsAction::Run) = tabs_action {
             self.run_selected_tab();

@@ -4,7 +4,9 @@
 
 mod app;
 mod banner;
+mod details_pane;
 mod editor_tabs;
+mod inventory_tree;
 mod jobs_view;
 mod log_view;
 mod profiles_panel;
@@ -83,6 +85,10 @@ pub fn native_options() -> eframe::NativeOptions {
             .with_app_id("rds-explorer")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([720.0, 480.0]),
+        // OpenGL via glow: a third of wgpu's binary size and no Vulkan instance at start-up; an
+        // explorer's UI draws nothing that needs more. (Test builds also carry wgpu, for
+        // kittest's renderer, so the choice is made here explicitly.)
+        renderer: eframe::Renderer::Glow,
         ..Default::default()
     }
 }

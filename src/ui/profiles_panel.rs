@@ -1,6 +1,6 @@
 //! The left panel: the profile picker with the selected profile's details, problems found in the
 //! AWS files, and the empty state that explains how to add a profile. The inventory tree of the
-//! selected profile grows below it (P1·2).
+//! selected profile is drawn below it by `inventory_tree`.
 
 use crate::aws::profiles::{Profile, ProfileList};
 
@@ -53,6 +53,11 @@ impl ProfilesPanel {
         .find(exists)
         .or_else(|| list.profiles.first().map(|profile| profile.name.clone()));
         self.list = Some(list);
+    }
+
+    /// The selected profile's name.
+    pub fn selected(&self) -> Option<&str> {
+        self.selected.as_deref()
     }
 
     /// Reading failed; the old list (if any) stays.
@@ -135,13 +140,6 @@ fn details_ui(ui: &mut egui::Ui, profile: &Profile) {
                 ui.end_row();
             }
         });
-    ui.add_space(8.0);
-    ui.heading("Databases");
-    ui.separator();
-    ui.weak(format!(
-        "Instances, Aurora clusters and RDS Proxies of \"{}\" are listed here.",
-        profile.name
-    ));
 }
 
 fn empty_state_ui(ui: &mut egui::Ui, list: &ProfileList) {

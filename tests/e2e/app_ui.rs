@@ -193,6 +193,10 @@ fn every_interactive_widget_has_an_accessible_name() {
         h.query_by_label("done: 1 profile, 1 problem line")
             .is_some()
     });
+    // The profile's identity and inventory jobs fail fast (it has no credentials); wait for them.
+    step_until(&mut harness, "jobs done", |h| {
+        h.query_by_label("0 running").is_some()
+    });
     // `run` panics unless the UI settles, and once settled it fails on any unnamed widget.
     harness.run();
     harness.get_by_label("Settings").click();

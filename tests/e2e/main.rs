@@ -8,6 +8,7 @@
 
 mod app_ui;
 mod cli;
+mod inventory;
 mod layering;
 mod sandbox_tls;
 mod util;

@@ -50,7 +50,16 @@ pub fn start_app(
     home: &TestHome,
     runtime: &tokio::runtime::Runtime,
 ) -> Harness<'static, ExplorerApp> {
-    let init = AppInit::load(home.paths(), home.aws_files(), LogBuffer::new(100)).unwrap();
+    start_app_with(home, home.aws_files(), runtime)
+}
+
+/// The app reading AWS profiles from `aws_files` (e.g. the sandbox's).
+pub fn start_app_with(
+    home: &TestHome,
+    aws_files: AwsFiles,
+    runtime: &tokio::runtime::Runtime,
+) -> Harness<'static, ExplorerApp> {
+    let init = AppInit::load(home.paths(), aws_files, LogBuffer::new(100)).unwrap();
     let handle = runtime.handle().clone();
     Harness::builder()
         .with_size([1280.0, 800.0])

@@ -19,9 +19,9 @@ use anyhow::{Context as _, bail};
 
 use crate::user::ServerUser;
 
-/// The Postgres guardian. Positional arguments: `$1` cluster directory, `$2` data directory, `$3` Postgres bin
-/// directory, `$4`/`$5` uid/gid to run `pg_ctl` as (empty: as ourselves). Paths are never
-/// interpolated into the script text.
+/// The Postgres guardian. Positional arguments: `$1` cluster directory, `$2` data directory,
+/// `$3` Postgres bin directory, `$4`/`$5` uid/gid to run `pg_ctl` as (empty: as ourselves).
+/// Paths are never interpolated into the script text.
 ///
 /// Terminal signals are ignored (and stay ignored in `cat` and `pg_ctl`): a Ctrl-C aimed at the
 /// owner must not kill the one process meant to clean up after it.
@@ -39,10 +39,10 @@ rm -rf -- "$1"
 "#;
 
 /// The process-group guardian. `$1` is the directory to delete. Reads lines: `group <pgid>` adds
-/// a process group to kill, `forget <pgid>` removes one, `done` forgets them all (we stopped them, and their ids may be
-/// reused by now). At end of file: SIGTERM to each group, up to 5 s for them to go, SIGKILL to
-/// what is left. Signals ignored for the reason given on [`PG_SCRIPT`]; dash's `kill` takes a
-/// negative pid as a group but not `--`.
+/// a process group to kill, `forget <pgid>` removes one, `done` forgets them all (we stopped
+/// them, and their ids may be reused by now). At end of file: SIGTERM to each group, up to 5 s
+/// for them to go, SIGKILL to what is left. Signals ignored for the reason given on
+/// [`PG_SCRIPT`]; dash's `kill` takes a negative pid as a group but not `--`.
 const GROUP_SCRIPT: &str = r#"
 trap '' INT TERM HUP
 groups=

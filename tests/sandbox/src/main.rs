@@ -1,15 +1,17 @@
 //! `rds-sandbox`: starts the sandbox services by hand, prints how to reach them, and cleans up on
-//! Ctrl-C or SIGTERM.
+//! Ctrl-C or SIGTERM. `rds-sandbox up --only aws --auto-approve` for the AWS side alone with
+//! SSO sign-in that needs no approval.
 
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::mpsc;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
-use rds_sandbox::{Sandbox, SandboxInfo};
+use clap::{Parser, Subcommand, ValueEnum};
+use rds_sandbox::{DeviceApproval, Sandbox, SandboxInfo, SandboxOptions};
 
-/// Real local stand-ins for RDS Explorer: a TLS-only Postgres with an RDS-like certificate.
+/// Real local stand-ins for RDS Explorer: a TLS-only Postgres with an RDS-like certificate, and
+/// an AWS account on loopback (moto plus a front for what moto lacks).
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -20,7 +22,23 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum CliCommand {
     /// Start the sandbox, print one line of JSON describing it, and run until SIGINT or SIGTERM.
-    Up,
+    Up {
+        /// Start only this service (default: both).
+        #[arg(long, value_enum)]
+        only: Option<Service>,
+        /// Approve SSO device authorizations at once instead of waiting for `POST
+        /// /sandbox/approve` or the device page.
+        #[arg(long)]
+        auto_approve: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Service {
+    /// The TLS-only PostgreSQL cluster.
+    Pg,
+    /// moto, the AWS front and the seed.
+    Aws,
 }
 
 fn main() -> ExitCode {
@@ -43,11 +61,21 @@ fn report_error(err: &anyhow::Error) {
 
 fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
-        CliCommand::Up => up(),
+        CliCommand::Up { only, auto_approve } => {
+            let mut options = match only {
+                None => SandboxOptions::default(),
+                Some(Service::Pg) => SandboxOptions::pg_only(),
+                Some(Service::Aws) => SandboxOptions::aws_only(),
+            };
+            if auto_approve && let Some(aws) = options.aws.as_mut() {
+                aws.device_approval = DeviceApproval::Automatic;
+            }
+            up(&options)
+        }
     }
 }
 
-fn up() -> anyhow::Result<()> {
+fn up(options: &SandboxOptions) -> anyhow::Result<()> {
     // Installed before starting anything, so a signal during the start still ends in a clean stop.
     let (stop_sender, stop_receiver) = mpsc::sync_channel(1);
     ctrlc::set_handler(move || {
@@ -56,7 +84,7 @@ fn up() -> anyhow::Result<()> {
     })
     .context("installing the SIGINT/SIGTERM handler")?;
 
-    let sandbox = Sandbox::up().context("starting the sandbox")?;
+    let sandbox = Sandbox::start(options).context("starting the sandbox")?;
     print_info(&sandbox.info())?;
     stop_receiver
         .recv()

@@ -3,33 +3,16 @@
 //!
 //! Each test starts its own clusters, so they run in parallel, as threads or as processes.
 
-use std::io::{self, BufRead as _, BufReader};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+mod common;
+
+use std::io;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::{port_accepts, sandbox_up, wait_until};
 use rds_sandbox::{PgCluster, PgClusterOptions, PgInfo};
-
-/// Polls `done` every 50 ms until it holds or `timeout` passes; returns whether it held.
-fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn port_accepts(port: u16) -> bool {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok()
-}
 
 /// Runs the real `psql` over TCP and TLS with the given host name and `sslmode`.
 fn tls_psql(info: &PgInfo, host_name: &str, sslmode: &str, sql: &str) -> io::Result<Output> {
@@ -116,42 +99,13 @@ fn drop_stops_the_server_and_deletes_the_directory() {
     assert!(!port_accepts(port), "something still listens on {port}");
 }
 
-/// Kills its child on drop, so a failing test leaves no `rds-sandbox up` behind.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        _ = self.0.kill();
-        _ = self.0.wait();
-    }
-}
-
 #[test]
 fn guardian_cleans_up_after_sigkill() {
-    let child = Command::new(env!("CARGO_BIN_EXE_rds-sandbox"))
-        .arg("up")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
-    let stdout = child.0.stdout.take().unwrap();
-
-    // Read on a thread so a hung start fails the test instead of hanging it.
-    let (line_sender, line_receiver) = mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("rds-sandbox-stdout".to_owned())
-        .spawn(move || {
-            let mut line = String::new();
-            let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
-            _ = line_sender.send(read);
-        })
-        .unwrap();
-    let line = line_receiver
-        .recv_timeout(Duration::from_mins(2))
-        .unwrap()
-        .unwrap();
-    let info: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (mut child, info) = sandbox_up(&["--only", "pg"], Duration::from_mins(2)).unwrap();
+    assert!(
+        info.get("aws").is_none(),
+        "--only pg started AWS too: {info}"
+    );
     let data_dir = Path::new(info["pg"]["data_dir"].as_str().unwrap()).to_owned();
     let cluster_dir = data_dir.parent().unwrap().to_owned();
     let port = u16::try_from(info["pg"]["port"].as_u64().unwrap()).unwrap();

@@ -208,7 +208,12 @@ impl IdentityCenter {
         self.access_tokens.remove(access_token);
     }
 
-    fn check_client(&self, client_id: &str, client_secret: &str, now: u64) -> Result<(), OidcError> {
+    fn check_client(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        now: u64,
+    ) -> Result<(), OidcError> {
         match self.clients.get(client_id) {
             Some(client) if client.secret == client_secret && now < client.expires_at => Ok(()),
             _ => Err(OidcError::InvalidClient),
@@ -291,17 +296,25 @@ mod tests {
         let mut center = IdentityCenter::new(DeviceApproval::Automatic);
         let client = center.register_client(0);
         assert_eq!(
-            center.start_device_authorization(&client.0, "wrong", 0).err(),
+            center
+                .start_device_authorization(&client.0, "wrong", 0)
+                .err(),
             Some(OidcError::InvalidClient)
         );
-        let (code, _) = center.start_device_authorization(&client.0, &client.1, 0).unwrap();
+        let (code, _) = center
+            .start_device_authorization(&client.0, &client.1, 0)
+            .unwrap();
         assert_eq!(
             center
                 .create_token(&device_request(&client, &code), DEVICE_CODE_LIFETIME_SECS)
                 .err(),
             Some(OidcError::ExpiredToken)
         );
-        assert!(center.create_token(&device_request(&client, &code), 1).is_ok());
+        assert!(
+            center
+                .create_token(&device_request(&client, &code), 1)
+                .is_ok()
+        );
         let other = TokenRequest {
             grant_type: "authorization_code",
             ..device_request(&client, &code)

@@ -135,7 +135,13 @@ impl MotoServer {
         }
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if let Some(status) = self.child.as_mut().map(Child::try_wait).transpose()?.flatten() {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .map(Child::try_wait)
+                .transpose()?
+                .flatten()
+            {
                 self.child = None;
                 if let Some(guardian) = self.guardian.as_mut() {
                     guardian.forget_process_group(pid)?;

@@ -1,9 +1,12 @@
 """Seeds a fresh moto server for rds-sandbox; embedded in the Rust crate (src/aws/seed.rs).
 
-Usage:  python -I -c SCRIPT seed MOTO_URL SANDBOXDB_PORT
+Usage:  python -I -c SCRIPT seed MOTO_URL              (then SANDBOXDB_PORT on stdin)
         python -I -c SCRIPT instances MOTO_URL REGION PREFIX COUNT
 
 Talks to moto directly, never through the AWS front, and prints one JSON object on stdout.
+`seed` does what needs no port first (importing boto3 and moto's first EC2 call, which builds
+the default VPCs, take most of the time), then waits for the Postgres port on stdin: the caller
+starts it while Postgres is still starting.
 Everything is deterministic except what moto itself randomises (EC2 instance ids and IPs,
 proxy endpoints, cluster endpoints).
 """
@@ -31,7 +34,7 @@ def client(service, moto_url, region):
     )
 
 
-def seed(moto_url, sandboxdb_port):
+def seed(moto_url):
     region = "us-east-1"
     rds = client("rds", moto_url, region)
     ec2 = client("ec2", moto_url, region)
@@ -41,6 +44,14 @@ def seed(moto_url, sandboxdb_port):
     subnets.sort(key=lambda subnet: subnet["AvailabilityZone"])
     vpc_id = subnets[0]["VpcId"]
     subnet_ids = [subnet["SubnetId"] for subnet in subnets]
+    ec2_instances = [run_instance(ec2, subnet_ids[0], *spec) for spec in EC2_INSTANCES]
+    # Loads moto's RDS backend before the wait, too.
+    rds.describe_db_instances()
+
+    line = sys.stdin.readline()
+    if not line:
+        raise SystemExit("stdin closed before the sandboxdb port came")
+    sandboxdb_port = int(line)
 
     # moto defaults to postgres 9.3.3 / mysql 5.6.21 without EngineVersion: always pass one.
     rds.create_db_instance(
@@ -111,28 +122,6 @@ def seed(moto_url, sandboxdb_port):
         DBInstanceIdentifiers=["sandboxdb"],
     )
 
-    ec2_instances = []
-    for name, ssm_agent in (("bastion", "online"), ("worker", "none")):
-        instance = ec2.run_instances(
-            ImageId=IMAGE_ID,
-            InstanceType="t3.micro",
-            MinCount=1,
-            MaxCount=1,
-            SubnetId=subnet_ids[0],
-            TagSpecifications=[
-                {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
-            ],
-        )["Instances"][0]
-        ec2_instances.append(
-            {
-                "name": name,
-                "instance_id": instance["InstanceId"],
-                "private_ip": instance["PrivateIpAddress"],
-                "private_dns_name": instance["PrivateDnsName"],
-                "ssm_agent": ssm_agent,
-            }
-        )
-
     return {
         "region": region,
         "vpc_id": vpc_id,
@@ -157,6 +146,30 @@ def seed(moto_url, sandboxdb_port):
     }
 
 
+# Name tag, and whether the instance's SSM agent reports to SSM (served by the AWS front).
+EC2_INSTANCES = [("bastion", "online"), ("worker", "none")]
+
+
+def run_instance(ec2, subnet_id, name, ssm_agent):
+    instance = ec2.run_instances(
+        ImageId=IMAGE_ID,
+        InstanceType="t3.micro",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=subnet_id,
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}
+        ],
+    )["Instances"][0]
+    return {
+        "name": name,
+        "instance_id": instance["InstanceId"],
+        "private_ip": instance["PrivateIpAddress"],
+        "private_dns_name": instance["PrivateDnsName"],
+        "ssm_agent": ssm_agent,
+    }
+
+
 def instances(moto_url, region, prefix, count):
     rds = client("rds", moto_url, region)
     width = len(str(count))
@@ -176,7 +189,7 @@ def instances(moto_url, region, prefix, count):
 
 def main(argv):
     if argv[1] == "seed":
-        result = seed(argv[2], int(argv[3]))
+        result = seed(argv[2])
     elif argv[1] == "instances":
         result = instances(argv[2], argv[3], argv[4], int(argv[5]))
     else:

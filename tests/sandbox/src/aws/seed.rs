@@ -2,12 +2,15 @@
 //! Python and boto3 against moto directly.
 //!
 //! Python rather than HTTP from Rust: boto3 already speaks every protocol moto does, and one
-//! process creating 130 instances takes about 2 s. The script's JSON answer becomes
+//! process creating 130 instances takes about 2 s. The seed starts as soon as moto is up and
+//! waits for the Postgres port on stdin only for the last steps ([`SeedRun`]), so most of it
+//! overlaps the Postgres start. The script's JSON answer becomes
 //! [`SeedInfo`]; what the front needs from it (instances with an SSM agent, custom proxy
 //! endpoints) is handed over by the caller.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
@@ -98,17 +101,40 @@ pub enum SsmAgent {
 #[derive(Debug, Clone)]
 pub(crate) struct Python {
     /// `<venv>/bin/python`.
-    pub(crate) program: PathBuf,
+    program: PathBuf,
     /// `HOME` for the run: botocore must not find the developer's `~/.aws`.
-    pub(crate) home: PathBuf,
+    home: PathBuf,
 }
 
 impl Python {
-    /// Seeds the account; `sandboxdb_port` becomes `sandboxdb`'s endpoint port.
-    pub(crate) fn seed(&self, moto_url: &str, sandboxdb_port: u16) -> anyhow::Result<SeedInfo> {
-        let output = self.run(&["seed", moto_url, &sandboxdb_port.to_string()])?;
-        serde_json::from_str(&output)
-            .with_context(|| format!("the seed script printed unexpected JSON: {output}"))
+    /// The venv's Python, after checking it is there; runs get `home` as `HOME`.
+    pub(crate) fn new(venv: &Path, home: &Path) -> anyhow::Result<Self> {
+        let program = venv.join("bin/python");
+        if !program.is_file() {
+            bail!(
+                "no Python venv with moto at {} ({} is missing); run scripts/install-test-deps, \
+                 or point RDS_SANDBOX_VENV at a venv with moto[server] 5.2.5",
+                venv.display(),
+                program.display()
+            );
+        }
+        Ok(Self {
+            program,
+            home: home.to_owned(),
+        })
+    }
+
+    /// Starts seeding the account; [`SeedRun::finish`] gives it the port for `sandboxdb`'s
+    /// endpoint and waits for the rest.
+    pub(crate) fn start_seed(&self, moto_url: &str) -> anyhow::Result<SeedRun> {
+        let child = self
+            .command(&["seed", moto_url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("running {}", self.program.display()))?;
+        Ok(SeedRun { child: Some(child) })
     }
 
     /// Creates `count` PostgreSQL instances `<prefix>-<n>` (n from 1, zero-padded) in `region`.
@@ -129,8 +155,9 @@ impl Python {
         Ok(created.db_instances)
     }
 
-    fn run(&self, args: &[&str]) -> anyhow::Result<String> {
-        let output = Command::new(&self.program)
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.program);
+        command
             .arg("-I")
             .arg("-c")
             .arg(SCRIPT)
@@ -142,35 +169,60 @@ impl Python {
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .current_dir(&self.home)
+            .current_dir(&self.home);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> anyhow::Result<String> {
+        let output = self
+            .command(args)
             .stdin(Stdio::null())
             .output()
             .with_context(|| format!("running {}", self.program.display()))?;
-        if !output.status.success() {
-            bail!(
-                "the moto seed script ({}) failed ({}): {}",
-                args.first().copied().unwrap_or_default(),
-                output.status,
-                String::from_utf8_lossy(&output.stderr).trim_end()
-            );
-        }
-        String::from_utf8(output.stdout).context("the seed script printed invalid UTF-8")
+        script_output(args.first().copied().unwrap_or_default(), &output)
     }
 }
 
-/// The venv's Python, after checking it is there.
-pub(crate) fn python(venv: &Path, home: &Path) -> anyhow::Result<Python> {
-    let program = venv.join("bin/python");
-    if !program.is_file() {
+/// A running `seed` waiting for the `sandboxdb` port. Dropping it unfinished kills it.
+pub(crate) struct SeedRun {
+    child: Option<Child>,
+}
+
+impl SeedRun {
+    /// Sends `sandboxdb_port` and waits for the seed to end.
+    pub(crate) fn finish(mut self, sandboxdb_port: u16) -> anyhow::Result<SeedInfo> {
+        let mut child = self.child.take().context("the seed already finished")?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // If the script died already, its exit status below says why.
+            _ = writeln!(stdin, "{sandboxdb_port}");
+        }
+        let output = child
+            .wait_with_output()
+            .context("waiting for the seed script")?;
+        let stdout = script_output("seed", &output)?;
+        serde_json::from_str(&stdout)
+            .with_context(|| format!("the seed script printed unexpected JSON: {stdout}"))
+    }
+}
+
+impl Drop for SeedRun {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Only reached when the start failed elsewhere; the seed's result no longer matters.
+            _ = child.kill();
+            _ = child.wait();
+        }
+    }
+}
+
+/// The script's stdout, or an error quoting its stderr.
+fn script_output(command: &str, output: &Output) -> anyhow::Result<String> {
+    if !output.status.success() {
         bail!(
-            "no Python venv with moto at {} ({} is missing); run scripts/install-test-deps, or \
-             point RDS_SANDBOX_VENV at a venv with moto[server] 5.2.5",
-            venv.display(),
-            program.display()
+            "the moto seed script ({command}) failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
         );
     }
-    Ok(Python {
-        program,
-        home: home.to_owned(),
-    })
+    String::from_utf8(output.stdout.clone()).context("the seed script printed invalid UTF-8")
 }

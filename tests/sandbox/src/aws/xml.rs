@@ -42,12 +42,6 @@ impl Element {
         self.child(name).map_or("", |child| child.text.as_str())
     }
 
-    /// The element at the end of `path` (child names, one level each).
-    pub(crate) fn find(&self, path: &[&str]) -> Option<&Element> {
-        path.iter()
-            .try_fold(self, |element, name| element.child(name))
-    }
-
     /// The texts of the `member` children of the child `name` (a query-protocol string list).
     pub(crate) fn string_list(&self, name: &str) -> Vec<String> {
         self.child(name).map_or_else(Vec::new, |list| {
@@ -123,9 +117,7 @@ fn unescape(text: &str) -> anyhow::Result<String> {
     let mut rest = text;
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
-        let semi = rest[amp..]
-            .find(';')
-            .context("unterminated XML entity")?;
+        let semi = rest[amp..].find(';').context("unterminated XML entity")?;
         let entity = &rest[amp + 1..amp + semi];
         let ch = match entity {
             "amp" => '&',
@@ -162,7 +154,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(doc.name, "R");
-        let list = doc.find(&["L"]).unwrap();
+        let list = doc.child("L").unwrap();
         assert_eq!(list.children.len(), 2);
         assert_eq!(list.children[0].child_text("N"), "a & b");
         assert_eq!(list.children[0].string_list("S"), ["s1", "s2"]);
@@ -182,6 +174,9 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape(r#"<a href="x">&'"#), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
+        assert_eq!(
+            escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"
+        );
     }
 }

@@ -37,6 +37,16 @@ use tokio::sync::oneshot;
 
 use state::SharedState;
 
+pub(crate) use proxy_endpoints::custom_endpoint_host;
+
+/// The roles the fake SSO portal offers.
+pub(crate) fn sso_roles() -> Vec<String> {
+    sso::SSO_ROLES
+        .iter()
+        .map(|role| (*role).to_owned())
+        .collect()
+}
+
 /// What handlers answer.
 pub(crate) type FrontResponse = Response<Full<Bytes>>;
 
@@ -64,9 +74,7 @@ pub(crate) struct FrontRequest {
 impl FrontRequest {
     /// A header's value, if present and text.
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
+        self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
     /// The decoded query string parameters.
@@ -76,7 +84,7 @@ impl FrontRequest {
             .collect()
     }
 
-    /// `(region, service)` from the SigV4 credential scope in `Authorization`
+    /// `(region, service)` from the `SigV4` credential scope in `Authorization`
     /// (`Credential=AKID/20240101/us-east-1/rds/aws4_request`).
     pub(crate) fn signing_scope(&self) -> Option<(String, String)> {
         let authorization = self.header("authorization")?;
@@ -173,7 +181,11 @@ impl Ctx {
 }
 
 /// A response with a body and a content type.
-pub(crate) fn response(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> FrontResponse {
+pub(crate) fn response(
+    status: StatusCode,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> FrontResponse {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     if let Ok(value) = HeaderValue::from_str(content_type) {
@@ -183,7 +195,11 @@ pub(crate) fn response(status: StatusCode, content_type: &str, body: impl Into<B
 }
 
 /// Adds `name: value` to `response` (silently skipped if not a valid header).
-pub(crate) fn with_header(mut response: FrontResponse, name: &'static str, value: &str) -> FrontResponse {
+pub(crate) fn with_header(
+    mut response: FrontResponse,
+    name: &'static str,
+    value: &str,
+) -> FrontResponse {
     if let Ok(value) = HeaderValue::from_str(value) {
         response
             .headers_mut()
@@ -219,7 +235,11 @@ pub(crate) struct Front {
 impl Front {
     /// Binds a free loopback port and starts serving; requests it cannot answer itself go to
     /// moto on `moto_port`. One line per request is appended to `log_path`.
-    pub(crate) fn start(state: SharedState, moto_port: u16, log_path: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn start(
+        state: SharedState,
+        moto_port: u16,
+        log_path: &Path,
+    ) -> anyhow::Result<Self> {
         let listener = StdTcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .context("binding 127.0.0.1:0 for the AWS front")?;
         listener.set_nonblocking(true)?;

@@ -54,7 +54,7 @@ impl FrontState {
         }
     }
 
-    /// From now on `action` answers AccessDenied.
+    /// From now on `action` answers `AccessDenied`.
     pub(crate) fn deny(&mut self, action: &str) {
         self.denied.insert(action.trim().to_owned());
     }
@@ -65,7 +65,7 @@ impl FrontState {
     }
 
     /// Whether `service:action` is denied, by its bare name or with the service prefix
-    /// (`service` is the SigV4 signing name, `rds`, `ssm`, …).
+    /// (`service` is the `SigV4` signing name, `rds`, `ssm`, …).
     pub(crate) fn is_denied(&self, service: &str, action: &str) -> bool {
         self.denied.contains(action) || self.denied.contains(&format!("{service}:{action}"))
     }
