@@ -138,13 +138,20 @@ fn kind_from_code(code: &str) -> AwsErrorKind {
 /// Credential-provider failures reach us as text inside construction/dispatch failures.
 fn kind_from_text(text: &str) -> AwsErrorKind {
     let lower = text.to_ascii_lowercase();
-    if lower.contains("sso")
-        && (lower.contains("expired") || lower.contains("token") || lower.contains("sign in"))
-    {
+    // The SSO portal answers GetRoleCredentials with UnauthorizedException ("Session token not
+    // found or invalid") once the session ended; it surfaces while loading credentials.
+    let portal_refused =
+        lower.contains("loading credentials") && lower.contains("unauthorizedexception");
+    let sso_expired = lower.contains("sso")
+        && (lower.contains("expired") || lower.contains("token") || lower.contains("sign in"));
+    if portal_refused || sso_expired {
         AwsErrorKind::SsoSignInNeeded
     } else if lower.contains("expired") {
         AwsErrorKind::CredentialsExpired
     } else if lower.contains("no credentials")
+        || lower.contains("did not contain credential information")
+        || lower.contains("credentials provider was not properly configured")
+        || lower.contains("credential provider was not enabled")
         || lower.contains("credentialsnotloaded")
         || lower.contains("credentials not loaded")
     {

@@ -6,3 +6,4 @@ pub mod identity;
 pub mod inventory;
 pub mod profiles;
 pub mod sdk;
+pub mod sso;

@@ -51,6 +51,40 @@ pub struct Profile {
     pub region: Option<String>,
     /// Its `endpoint_url`, if set (LocalStack, moto, VPC endpoints).
     pub endpoint_url: Option<String>,
+    /// Where to sign in, for SSO profiles.
+    pub sso: Option<SsoLogin>,
+}
+
+/// Where and how an SSO profile signs in: from its `[sso-session …]` section, or the legacy
+/// `sso_start_url` / `sso_region` keys of the profile itself.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SsoLogin {
+    /// The `sso-session` name (`None` for a legacy profile). Names the token cache file.
+    pub session: Option<String>,
+    /// The AWS access portal URL.
+    pub start_url: String,
+    /// The Identity Center region.
+    pub region: String,
+    /// `sso_registration_scopes` (the default is `sso:account:access`).
+    pub scopes: Vec<String>,
+}
+
+impl SsoLogin {
+    /// The name of the token cache file the AWS CLI and SDKs share:
+    /// `sha1(session name)` or, for legacy profiles, `sha1(start URL)`, as hex, `.json`.
+    pub fn cache_file_name(&self) -> String {
+        use sha1::Digest as _;
+        use std::fmt::Write as _;
+        let key = self.session.as_deref().unwrap_or(&self.start_url);
+        let digest = sha1::Sha1::digest(key.as_bytes());
+        let hex = digest
+            .iter()
+            .fold(String::with_capacity(40), |mut hex, byte| {
+                let _ = write!(hex, "{byte:02x}");
+                hex
+            });
+        format!("{hex}.json")
+    }
 }
 
 /// A line of a profile file that could not be used.
@@ -114,6 +148,7 @@ pub struct ProfileList {
 pub fn load_profiles(files: &AwsFiles) -> ProfileList {
     let mut problems = Vec::new();
     let mut merged: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut sessions: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for (path, kind) in [
         (&files.config, FileKind::Config),
         (&files.credentials, FileKind::Credentials),
@@ -131,8 +166,12 @@ pub fn load_profiles(files: &AwsFiles) -> ProfileList {
             }
         };
         // The credentials file is read second, so its keys win, as in the AWS SDKs.
-        for (name, properties) in parse(&text, kind, path, &mut problems) {
-            merged.entry(name).or_default().extend(properties);
+        for (section, properties) in parse(&text, kind, path, &mut problems) {
+            let target = match section {
+                SectionKey::Profile(name) => merged.entry(name),
+                SectionKey::SsoSession(name) => sessions.entry(name),
+            };
+            target.or_default().extend(properties);
         }
     }
     let mut profiles: Vec<Profile> = merged
@@ -141,6 +180,7 @@ pub fn load_profiles(files: &AwsFiles) -> ProfileList {
             kind: kind_of(&properties),
             region: properties.get("region").cloned(),
             endpoint_url: properties.get("endpoint_url").cloned(),
+            sso: sso_login(&properties, &sessions),
             name,
         })
         .collect();
@@ -154,6 +194,32 @@ pub fn load_profiles(files: &AwsFiles) -> ProfileList {
         env_profile,
         files: files.clone(),
     }
+}
+
+fn sso_login(
+    properties: &BTreeMap<String, String>,
+    sessions: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Option<SsoLogin> {
+    let (session, source) = match properties.get("sso_session") {
+        Some(name) => (Some(name.clone()), sessions.get(name)?),
+        None => (None, properties),
+    };
+    let scopes = source.get("sso_registration_scopes").map_or_else(
+        || vec!["sso:account:access".to_owned()],
+        |scopes| {
+            scopes
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        },
+    );
+    Some(SsoLogin {
+        session,
+        start_url: source.get("sso_start_url")?.clone(),
+        region: source.get("sso_region")?.clone(),
+        scopes,
+    })
 }
 
 fn kind_of(properties: &BTreeMap<String, String>) -> ProfileKind {
@@ -181,9 +247,16 @@ enum FileKind {
 
 /// Where properties of the current section go.
 enum Section {
-    Profile,
-    /// `[sso-session …]`, `[services …]` and sections we report and skip.
+    /// A profile or sso-session section, whose properties we keep.
+    Kept,
+    /// `[services …]` and sections we report and skip.
     Other,
+}
+
+/// A section whose properties we keep.
+enum SectionKey {
+    Profile(String),
+    SsoSession(String),
 }
 
 /// Parses one file into (profile name, properties) pairs, in file order.
@@ -192,8 +265,8 @@ fn parse(
     kind: FileKind,
     path: &Path,
     problems: &mut Vec<FileProblem>,
-) -> Vec<(String, BTreeMap<String, String>)> {
-    let mut out: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+) -> Vec<(SectionKey, BTreeMap<String, String>)> {
+    let mut out: Vec<(SectionKey, BTreeMap<String, String>)> = Vec::new();
     let mut section: Option<Section> = None;
     let mut in_property = false;
     let mut problem = |line: usize, message: String| {
@@ -224,7 +297,7 @@ fn parse(
             section = Some(match parse_header(header, kind) {
                 Ok(Some(name)) => {
                     out.push((name, BTreeMap::new()));
-                    Section::Profile
+                    Section::Kept
                 }
                 Ok(None) => Section::Other,
                 Err(message) => {
@@ -251,7 +324,7 @@ fn parse(
         }
         in_property = true;
         match &section {
-            Some(Section::Profile) => {
+            Some(Section::Kept) => {
                 if let Some((_, properties)) = out.last_mut() {
                     properties.insert(key, strip_inline_comment(value).to_owned());
                 }
@@ -267,7 +340,7 @@ fn parse(
 }
 
 /// Parses the text after `[`. `Ok(None)` is a valid section that holds no profile.
-fn parse_header(header: &str, kind: FileKind) -> Result<Option<String>, String> {
+fn parse_header(header: &str, kind: FileKind) -> Result<Option<SectionKey>, String> {
     let Some((inside, after)) = header.split_once(']') else {
         return Err("section header has no closing `]`; its properties are ignored".into());
     };
@@ -282,14 +355,17 @@ fn parse_header(header: &str, kind: FileKind) -> Result<Option<String>, String> 
         return if inside.is_empty() {
             Err("empty profile name; section ignored".into())
         } else {
-            Ok(Some(inside.to_owned()))
+            Ok(Some(SectionKey::Profile(inside.to_owned())))
         };
     }
     let mut words = inside.split_whitespace();
     match (words.next(), words.next(), words.next()) {
-        (Some("default"), None, _) => Ok(Some("default".into())),
-        (Some("profile"), Some(name), None) => Ok(Some(name.to_owned())),
-        (Some("sso-session" | "services"), Some(_), None) => Ok(None),
+        (Some("default"), None, _) => Ok(Some(SectionKey::Profile("default".into()))),
+        (Some("profile"), Some(name), None) => Ok(Some(SectionKey::Profile(name.to_owned()))),
+        (Some("sso-session"), Some(name), None) => {
+            Ok(Some(SectionKey::SsoSession(name.to_owned())))
+        }
+        (Some("services"), Some(_), None) => Ok(None),
         (Some(name), None, _) => Err(format!(
             "section [{name}] is ignored: in the config file a profile is written [profile {name}]"
         )),
@@ -341,6 +417,7 @@ s3 =
 
 [sso-session corp]
 sso_start_url = https://corp.awsapps.com/start#/
+sso_region = eu-west-1
 
 [profile admin]
 role_arn = arn:aws:iam::111122223333:role/Admin
@@ -411,7 +488,7 @@ aws_secret_access_key = secret
             .map(|p| (p.line, p.message.as_str()))
             .collect();
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert_eq!(problems[0].0, 19);
+        assert_eq!(problems[0].0, 20);
         assert!(
             problems[0].1.contains("expected `key = value`"),
             "{problems:?}"
@@ -420,19 +497,53 @@ aws_secret_access_key = secret
             !problems[0].1.contains("is broken"),
             "long lines are cut: {problems:?}"
         );
-        assert_eq!(problems[1].0, 27);
+        assert_eq!(problems[1].0, 28);
         assert!(problems[1].1.contains("[profile orphan]"), "{problems:?}");
-        assert_eq!(problems[2].0, 29);
+        assert_eq!(problems[2].0, 30);
         assert!(problems[2].1.contains("closing `]`"), "{problems:?}");
         assert!(
             list.problems[0]
                 .to_string()
-                .ends_with(&format!("config:19: {}", problems[0].1))
+                .ends_with(&format!("config:20: {}", problems[0].1))
         );
         assert!(
             list.profiles
                 .iter()
                 .all(|p| p.name != "tools" && p.name != "orphan")
+        );
+    }
+
+    #[test]
+    fn sso_logins_come_from_their_session_or_the_legacy_keys() {
+        let list = load(
+            CONFIG,
+            "[legacy]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = us-east-2\nsso_account_id = 1\n",
+        );
+        let dev = list.profiles.iter().find(|p| p.name == "dev").unwrap();
+        let sso = dev.sso.as_ref().unwrap();
+        assert_eq!(sso.session.as_deref(), Some("corp"));
+        assert_eq!(
+            (sso.start_url.as_str(), sso.region.as_str()),
+            ("https://corp.awsapps.com/start#/", "eu-west-1")
+        );
+        assert_eq!(sso.scopes, ["sso:account:access"]);
+        assert_eq!(
+            sso.cache_file_name(),
+            "ee0bfd2552fbd840c02cc48b6e823320543c450f.json"
+        );
+        let legacy = list.profiles.iter().find(|p| p.name == "legacy").unwrap();
+        assert_eq!(legacy.kind, ProfileKind::Sso);
+        assert_eq!(
+            legacy.sso.as_ref().unwrap().cache_file_name(),
+            "79e435d7a515078e81c9dffc35f38d5687ebd3a7.json"
+        );
+        assert!(
+            list.profiles
+                .iter()
+                .find(|p| p.name == "admin")
+                .unwrap()
+                .sso
+                .is_none()
         );
     }
 

@@ -24,12 +24,25 @@ pub struct NoRegion {
     pub profile: String,
 }
 
-/// The profile files as the SDK wants them.
+/// The profile files as the SDK wants them. Only files that exist are named: the SDK treats a
+/// named file as required, and many users have a config file but no credentials file.
 pub fn profile_files(files: &AwsFiles) -> EnvConfigFiles {
-    EnvConfigFiles::builder()
-        .with_file(EnvConfigFileKind::Config, &files.config)
-        .with_file(EnvConfigFileKind::Credentials, &files.credentials)
-        .build()
+    let mut builder = EnvConfigFiles::builder();
+    let mut any = false;
+    for (kind, path) in [
+        (EnvConfigFileKind::Config, &files.config),
+        (EnvConfigFileKind::Credentials, &files.credentials),
+    ] {
+        if path.exists() {
+            builder = builder.with_file(kind, path);
+            any = true;
+        }
+    }
+    if !any {
+        // The builder refuses an empty set; an empty file means "no profiles".
+        builder = builder.with_contents(EnvConfigFileKind::Config, "");
+    }
+    builder.build()
 }
 
 /// The region a profile works in: the explicit one, else the profile's.

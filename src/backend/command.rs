@@ -32,6 +32,11 @@ pub enum Command {
     PickCaFile,
     /// Cancel a running job.
     CancelJob(JobId),
+    /// Sign in to an SSO profile (device authorization, a Job), then refresh it.
+    SignIn {
+        /// The profile.
+        profile: String,
+    },
 }
 
 /// What happened in the backend.
@@ -73,6 +78,24 @@ pub enum Event {
         profile: String,
         /// Who it is, or why that could not be found out.
         result: Result<Identity, AwsCallError>,
+    },
+    /// A sign-in waits for the user: show the code and open the page.
+    SignInCode {
+        /// The profile.
+        profile: String,
+        /// The job polling for the approval (cancel it to give up).
+        job: JobId,
+        /// The code to confirm.
+        user_code: String,
+        /// The page to open.
+        url: String,
+    },
+    /// A sign-in ended (successfully or not; the job's outcome says which).
+    SignInFinished {
+        /// The profile.
+        profile: String,
+        /// Whether a token was cached.
+        signed_in: bool,
     },
     /// The settings file was written.
     SettingsSaved {

@@ -24,6 +24,7 @@ pub(super) async fn run(command: Command, shared: Arc<Shared>, outbox: Outbox) {
         }
         Command::SaveSettings(settings) => save(&shared, &outbox, settings).await,
         Command::PickCaFile => pick_ca_file(&outbox).await,
+        Command::SignIn { profile } => super::sign_in::sign_in(&shared, &outbox, &profile),
         Command::CancelJob(id) => {
             shared.jobs.cancel(id);
         }

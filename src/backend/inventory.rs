@@ -41,6 +41,20 @@ pub(super) async fn open_profile(shared: &Arc<Shared>, outbox: &Outbox, profile:
     refresh_regions(shared, outbox, &profile, regions).await;
 }
 
+/// Checks identity again and refreshes every region shown for the profile (after a sign-in).
+pub(super) async fn refresh_all_known(shared: &Arc<Shared>, outbox: &Outbox, profile: &str) {
+    let cached = load_cached(shared, profile).await;
+    let Some(profile) = find_profile(shared, profile) else {
+        return;
+    };
+    identity_job(shared, outbox, &profile);
+    let mut regions: Vec<String> = cached.into_iter().map(|region| region.region).collect();
+    if regions.is_empty() {
+        regions.extend(home_region(&profile, None).ok());
+    }
+    refresh_regions(shared, outbox, &profile, regions).await;
+}
+
 /// Refreshes the profile's home region, or every enabled region.
 pub(super) async fn refresh(
     shared: &Arc<Shared>,
@@ -84,7 +98,7 @@ pub(super) async fn refresh(
     }
 }
 
-fn find_profile(shared: &Shared, name: &str) -> Option<Profile> {
+pub(super) fn find_profile(shared: &Shared, name: &str) -> Option<Profile> {
     let profiles = shared
         .profiles
         .lock()

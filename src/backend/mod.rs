@@ -6,6 +6,7 @@
 mod command;
 mod handlers;
 mod inventory;
+mod sign_in;
 
 use std::sync::{Arc, Mutex};
 

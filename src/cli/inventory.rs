@@ -4,8 +4,6 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use super::{Format, print};
 use crate::aws::inventory::{Inventory, enabled_regions, fetch_regions};
 use crate::aws::profiles::{AwsFiles, load_profiles};
@@ -21,20 +19,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let files = AwsFiles::from_env();
     let list = load_profiles(&files);
-    let wanted = profile
-        .map(str::to_owned)
-        .or_else(|| list.env_profile.clone())
-        .unwrap_or_else(|| "default".to_owned());
-    let profile = list
-        .profiles
-        .iter()
-        .find(|p| p.name == wanted)
-        .with_context(|| {
-            format!(
-                "no profile named \"{wanted}\" in {}; `rds-explorer profiles` lists them",
-                files.config.display()
-            )
-        })?;
+    let profile = &super::find_profile(&list, &files, profile)?;
     let inventory = runtime.block_on(async {
         let home = home_region(profile, regions.first().map(String::as_str))?;
         let regions = if all_regions {

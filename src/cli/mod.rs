@@ -2,6 +2,7 @@
 //! plain text or JSON. Later issues add `token`, `query` and `tunnel`.
 
 mod inventory;
+mod sso_login;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -47,6 +48,12 @@ pub enum CliCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Sign in to an SSO profile (device authorization); the token is cached for the AWS CLI too.
+    SsoLogin {
+        /// The profile (default: `AWS_PROFILE`, else `default`).
+        #[arg(long)]
+        profile: Option<String>,
+    },
     /// List the AWS profiles found in the shared config and credentials files.
     Profiles {
         /// Output format.
@@ -70,6 +77,7 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
     match command {
         CliCommand::Paths { format } => paths(format),
         CliCommand::Profiles { format } => profiles(format),
+        CliCommand::SsoLogin { profile } => sso_login::run(runtime, profile.as_deref()),
         CliCommand::Inventory {
             profile,
             regions,
@@ -143,6 +151,28 @@ fn profiles(format: Format) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The profile named on the command line, else `AWS_PROFILE`, else `default`.
+fn find_profile(
+    list: &crate::aws::profiles::ProfileList,
+    files: &AwsFiles,
+    name: Option<&str>,
+) -> anyhow::Result<crate::aws::profiles::Profile> {
+    let wanted = name
+        .map(str::to_owned)
+        .or_else(|| list.env_profile.clone())
+        .unwrap_or_else(|| "default".to_owned());
+    list.profiles
+        .iter()
+        .find(|profile| profile.name == wanted)
+        .cloned()
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no profile named \"{wanted}\" in {}; `rds-explorer profiles` lists them",
+                files.config.display()
+            )
+        })
 }
 
 /// The one place the CLI writes to stdout. A closed pipe (`| head`) is not an error.

@@ -13,6 +13,7 @@ use super::jobs_view::{JobsAction, JobsView};
 use super::log_view::LogView;
 use super::profiles_panel::{ProfilesAction, ProfilesPanel};
 use super::settings_window::{SettingsAction, SettingsWindow};
+use super::sign_in_window::{SignInAction, SignInPrompt, sign_in_window};
 use super::{AppInit, FirstFrameProbe, theme};
 use crate::backend::{self, BackendContext, BackendHandle, Command, Event};
 use crate::jobs::{JobOutcome, JobUpdate};
@@ -47,6 +48,9 @@ pub struct ExplorerApp {
     log: LogView,
     bottom_tab: BottomTab,
     settings_window: SettingsWindow,
+    sign_in: Option<SignInPrompt>,
+    /// A page to open in the browser on the next frame (events arrive outside `ui`).
+    open_url: Option<String>,
     status: Status,
     first_frame: Option<FirstFrameProbe>,
     frame_number: u64,
@@ -80,6 +84,8 @@ impl ExplorerApp {
             log: LogView::new(init.log_buffer),
             bottom_tab: BottomTab::Jobs,
             settings_window: SettingsWindow::default(),
+            sign_in: None,
+            open_url: None,
             status: Status {
                 text: "Ready".into(),
                 is_error: false,
@@ -148,6 +154,30 @@ impl ExplorerApp {
             }
             Event::CaFilePicked(Some(path)) => self.settings_window.set_ca_file(&path),
             Event::CaFilePicked(None) => {}
+            Event::SignInCode {
+                profile,
+                job,
+                user_code,
+                url,
+            } => {
+                self.set_status(
+                    format!("Confirm code {user_code} in the browser to sign in to {profile}"),
+                    false,
+                );
+                self.open_url = Some(url.clone());
+                self.sign_in = Some(SignInPrompt {
+                    profile,
+                    job,
+                    user_code,
+                    url,
+                });
+            }
+            Event::SignInFinished { profile, signed_in } => {
+                self.sign_in = None;
+                if signed_in {
+                    self.set_status(format!("Signed in to {profile}; refreshing"), false);
+                }
+            }
         }
     }
 
@@ -209,6 +239,7 @@ impl ExplorerApp {
             return;
         };
         match action {
+            InventoryAction::SignIn => self.send(Command::SignIn { profile }),
             InventoryAction::Refresh { all_regions } => self.send(Command::RefreshInventory {
                 profile,
                 all_regions,
@@ -350,6 +381,17 @@ impl eframe::App for ExplorerApp {
             .show(ui, |ui| self.tabs.ui(ui))
             .inner;
         let settings_action = self.settings_window.show(&ctx);
+        if let Some(url) = self.open_url.take() {
+            ctx.open_url(egui::OpenUrl::new_tab(url));
+        }
+        let sign_in_action = self
+            .sign_in
+            .as_ref()
+            .and_then(|prompt| sign_in_window(&ctx, prompt));
+        if let Some(SignInAction::Cancel(job)) = sign_in_action {
+            self.sign_in = None;
+            self.send(Command::CancelJob(job));
+        }
 
         if let Some(JobsAction::Cancel(id)) = jobs_action {
             self.send(Command::CancelJob(id));

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::aws::error::AwsCallError;
+use crate::aws::error::{AwsCallError, AwsErrorKind};
 use crate::aws::identity::Identity;
 use crate::aws::inventory::{RegionInventory, Tag};
 use crate::store::ProductionRules;
@@ -29,6 +29,8 @@ pub enum Selection {
 pub enum InventoryAction {
     /// Fetch again: the profile's region, or every enabled region.
     Refresh { all_regions: bool },
+    /// Sign in to the profile's SSO session.
+    SignIn,
 }
 
 struct RegionNode {
@@ -137,6 +139,16 @@ impl InventoryView {
         }
     }
 
+    /// Whether a call failed because the SSO session expired.
+    pub fn needs_sign_in(&self) -> bool {
+        let expired = |error: &AwsCallError| error.kind == AwsErrorKind::SsoSignInNeeded;
+        matches!(&self.identity, Some(Err(error)) if expired(error))
+            || self
+                .regions
+                .values()
+                .any(|node| node.inventory.errors.iter().any(expired))
+    }
+
     /// The selected resource.
     pub fn selected(&self) -> Option<&Selection> {
         self.selected.as_ref()
@@ -152,6 +164,16 @@ impl InventoryView {
         let profile = self.profile.clone()?;
         let mut action = None;
         identity_ui(ui, self.identity.as_ref());
+        if self.needs_sign_in() {
+            ui.colored_label(ui.visuals().warn_fg_color, "SSO session expired");
+            if ui
+                .button("Sign in")
+                .on_hover_text("Sign in with IAM Identity Center in your browser")
+                .clicked()
+            {
+                action = Some(InventoryAction::SignIn);
+            }
+        }
         ui.horizontal(|ui| {
             let refreshing = self.regions.values().any(|node| node.refreshing);
             if ui

@@ -11,6 +11,7 @@ mod jobs_view;
 mod log_view;
 mod profiles_panel;
 mod settings_window;
+mod sign_in_window;
 mod theme;
 
 use std::sync::{Arc, OnceLock};

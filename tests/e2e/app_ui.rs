@@ -194,8 +194,11 @@ fn every_interactive_widget_has_an_accessible_name() {
             .is_some()
     });
     // The profile's identity and inventory jobs fail fast (it has no credentials); wait for them.
-    step_until(&mut harness, "jobs done", |h| {
-        h.query_by_label("0 running").is_some()
+    step_until(&mut harness, "identity and inventory jobs failed", |h| {
+        h.query_all_by_label_contains("No credentials for this profile")
+            .count()
+            >= 1
+            && h.query_by_label("0 running").is_some()
     });
     // `run` panics unless the UI settles, and once settled it fails on any unnamed widget.
     harness.run();

@@ -11,4 +11,5 @@ mod cli;
 mod inventory;
 mod layering;
 mod sandbox_tls;
+mod sso;
 mod util;

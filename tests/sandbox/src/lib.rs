@@ -3,11 +3,13 @@
 //! - [`PgCluster`]: a TLS-only Postgres 15 cluster whose certificate names the RDS endpoint of
 //!   the seeded instance `sandboxdb` ([`DEFAULT_PG_HOST_NAME`]).
 //! - [`AwsSandbox`]: an AWS account on loopback. moto serves RDS, EC2, IAM, STS…; in front of it
-//!   an HTTP server (the profiles' `endpoint_url`) adds what moto lacks (RDS proxy endpoints,
-//!   SSM instance information, an IAM Identity Center device flow and portal) and fault
-//!   injection ([`AwsSandbox::deny`]). A seed creates `sandboxdb` (PostgreSQL, IAM auth, on the
-//!   cluster's port), `legacy-mysql`, the Aurora cluster `orders`, the proxy `sandbox-proxy` and
-//!   the EC2 instances `bastion` (SSM agent online) and `worker`.
+//!   an HTTP server (the profiles' `endpoint_url`) adds what moto lacks (RDS proxy and Aurora
+//!   cluster endpoints, SSM instance information, an IAM Identity Center device flow and
+//!   portal) and fault injection ([`AwsSandbox::deny`]). A seed creates `sandboxdb`
+//!   (PostgreSQL, IAM auth, on the cluster's port), `legacy-mysql`, the Aurora cluster `orders`
+//!   (custom endpoint `orders-analytics`), all in the default VPC's DB subnet group
+//!   `sandbox-subnets` with security group `sandbox-db`, the proxy `sandbox-proxy` and the EC2
+//!   instances `bastion` (SSM agent online) and `worker`.
 //!
 //! Everything started here is cleaned up on drop, and by guardian processes if the owning
 //! process dies (panic, SIGINT, SIGKILL). The `rds-sandbox up` binary starts a [`Sandbox`] for
@@ -22,8 +24,9 @@ mod user;
 
 pub use aws::{
     ACCOUNT_ID, AwsInfo, AwsOptions, AwsSandbox, DEFAULT_REGION, DeviceApproval,
-    SANDBOX_ACCESS_KEY_ID, SANDBOX_SECRET_ACCESS_KEY, SeedInfo, SeededCluster, SeededEc2Instance,
-    SeededProxy, SeededProxyEndpoint, SsmAgent, dbi_resource_id,
+    SANDBOX_ACCESS_KEY_ID, SANDBOX_SECRET_ACCESS_KEY, SeedInfo, SeededCluster,
+    SeededClusterEndpoint, SeededEc2Instance, SeededProxy, SeededProxyEndpoint, SsmAgent,
+    dbi_resource_id,
 };
 pub use pg::{PgCluster, PgClusterOptions, PgInfo};
 

@@ -32,6 +32,14 @@ pub fn dbi_resource_id(db_instance_identifier: &str) -> String {
     format!("db-{}", base32(&digest, 26))
 }
 
+/// The `DBClusterEndpointResourceIdentifier` of a cluster endpoint, `key` naming it (cluster
+/// ARN, endpoint type and identifier): `cluster-endpoint-` and 20 base32 characters of a hash of
+/// `key`, stable for the endpoint's life as on AWS.
+pub(crate) fn cluster_endpoint_resource_id(key: &str) -> String {
+    let digest = Sha256::digest(format!("rds-sandbox/cluster-endpoint/{key}"));
+    format!("cluster-endpoint-{}", base32(&digest, 20))
+}
+
 /// `len` base32 characters of `bytes` (which must hold at least `len * 5` bits).
 fn base32(bytes: &[u8], len: usize) -> String {
     let mut out = String::with_capacity(len);
@@ -131,6 +139,20 @@ mod tests {
         assert_eq!(one.len(), MOTO_DBI_RESOURCE_ID.len());
         assert!(one.starts_with("db-"));
         assert!(one[3..].bytes().all(|byte| BASE32.contains(&byte)));
+    }
+
+    #[test]
+    fn cluster_endpoint_resource_ids_are_stable_and_distinct() {
+        let writer = cluster_endpoint_resource_id("arn:…:cluster:orders/WRITER/orders");
+        assert_eq!(
+            writer,
+            cluster_endpoint_resource_id("arn:…:cluster:orders/WRITER/orders")
+        );
+        assert_ne!(
+            writer,
+            cluster_endpoint_resource_id("arn:…:cluster:orders/READER/orders")
+        );
+        assert_eq!(writer.len(), "cluster-endpoint-".len() + 20);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The sandbox AWS account on loopback: moto for the APIs it has, the AWS front (`front/`) for
-//! what it lacks (proxy endpoints, SSM instance information, Identity Center) and for fault
+//! what it lacks (proxy and cluster endpoints, SSM instance information, Identity Center), fault
 //! injection, a seed that fills the account, and AWS config files with profiles pointing at the
 //! front. [`AwsSandbox`] owns all of it; dropping it stops moto and the front and deletes the
 //! files, and a guardian does the same if the process dies.
@@ -19,13 +19,16 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use front::Front;
-use front::state::{CustomProxyEndpoint, FrontState, SharedState, SsmManagedInstance, lock};
+use front::state::{
+    CustomClusterEndpoint, CustomProxyEndpoint, FrontState, SharedState, SsmManagedInstance, lock,
+};
 use moto::MotoServer;
 
 pub use identity_center::DeviceApproval;
 pub use ids::dbi_resource_id;
 pub use seed::{
-    SeedInfo, SeededCluster, SeededEc2Instance, SeededProxy, SeededProxyEndpoint, SsmAgent,
+    SeedInfo, SeededCluster, SeededClusterEndpoint, SeededEc2Instance, SeededProxy,
+    SeededProxyEndpoint, SsmAgent,
 };
 
 /// moto's one account.
@@ -179,7 +182,8 @@ impl AwsSandbox {
     }
 
     /// Finishes the seed (see the crate docs) with `sandboxdb` on `sandboxdb_port` and tells
-    /// the front about the custom proxy endpoint and the instances with an SSM agent.
+    /// the front about the custom proxy and cluster endpoints and the instances with an SSM
+    /// agent.
     pub(crate) fn seed(&mut self, sandboxdb_port: u16) -> anyhow::Result<()> {
         let mut seeded = self
             .seed_run
@@ -191,7 +195,7 @@ impl AwsSandbox {
         for proxy in &mut seeded.db_proxies {
             let custom = SeededProxyEndpoint {
                 name: format!("{}-ro", proxy.name),
-                endpoint: front::custom_endpoint_host(
+                endpoint: front::proxy_endpoints::custom_endpoint_host(
                     &proxy.endpoint,
                     &format!("{}-ro", proxy.name),
                 ),
@@ -204,6 +208,21 @@ impl AwsSandbox {
                 target_role: custom.target_role.clone(),
             });
             proxy.custom_endpoints.push(custom);
+        }
+        for cluster in &mut seeded.db_clusters {
+            for custom in &mut cluster.custom_endpoints {
+                custom.endpoint = front::cluster_endpoints::custom_endpoint_host(
+                    &cluster.endpoint,
+                    &custom.identifier,
+                );
+                state.cluster_endpoints.push(CustomClusterEndpoint {
+                    region: seeded.region.clone(),
+                    cluster_identifier: cluster.identifier.clone(),
+                    identifier: custom.identifier.clone(),
+                    custom_type: custom.custom_endpoint_type.clone(),
+                    static_members: custom.static_members.clone(),
+                });
+            }
         }
         for instance in &seeded.ec2_instances {
             if instance.ssm_agent == SsmAgent::Online {

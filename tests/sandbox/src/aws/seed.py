@@ -38,15 +38,10 @@ def seed(moto_url):
     region = "us-east-1"
     rds = client("rds", moto_url, region)
     ec2 = client("ec2", moto_url, region)
-    subnets = ec2.describe_subnets(
-        Filters=[{"Name": "default-for-az", "Values": ["true"]}]
-    )["Subnets"]
-    subnets.sort(key=lambda subnet: subnet["AvailabilityZone"])
-    vpc_id = subnets[0]["VpcId"]
-    subnet_ids = [subnet["SubnetId"] for subnet in subnets]
+    vpc_id, subnet_ids, security_group_id = network(ec2, rds)
+    # Real RDS instances and clusters are always in a DB subnet group, so in a VPC.
+    in_vpc = {"DBSubnetGroupName": SUBNET_GROUP, "VpcSecurityGroupIds": [security_group_id]}
     ec2_instances = [run_instance(ec2, subnet_ids[0], *spec) for spec in EC2_INSTANCES]
-    # Loads moto's RDS backend before the wait, too.
-    rds.describe_db_instances()
 
     line = sys.stdin.readline()
     if not line:
@@ -66,6 +61,7 @@ def seed(moto_url):
         Port=sandboxdb_port,
         EnableIAMDatabaseAuthentication=True,
         Tags=[{"Key": "env", "Value": "dev"}, {"Key": "team", "Value": "data"}],
+        **in_vpc,
     )
     rds.create_db_instance(
         DBInstanceIdentifier="legacy-mysql",
@@ -77,6 +73,7 @@ def seed(moto_url):
         MasterUserPassword="sandbox-admin-pass",
         EnableIAMDatabaseAuthentication=False,
         Tags=[{"Key": "environment", "Value": "production"}],
+        **in_vpc,
     )
 
     rds.create_db_cluster(
@@ -86,13 +83,16 @@ def seed(moto_url):
         MasterUsername="admin",
         MasterUserPassword="sandbox-admin-pass",
         EnableIAMDatabaseAuthentication=True,
+        **in_vpc,
     )
     for name in ("orders-1", "orders-2"):
-        # On Aurora IAM auth is a cluster setting that instances report; moto keeps it per
-        # instance, so say it here too.
+        # On Aurora IAM auth and the subnet group are cluster settings that instances report;
+        # moto keeps them per instance, so say them here too. The security groups it takes from
+        # the cluster (and RDS refuses them on a cluster member).
         rds.create_db_instance(
             DBInstanceIdentifier=name,
             DBClusterIdentifier="orders",
+            DBSubnetGroupName=SUBNET_GROUP,
             Engine="aurora-postgresql",
             EngineVersion="15.4",
             DBInstanceClass="db.r6g.large",
@@ -114,6 +114,7 @@ def seed(moto_url):
         ],
         RoleArn="arn:aws:iam::123456789012:role/sandbox-proxy-secrets",
         VpcSubnetIds=subnet_ids,
+        VpcSecurityGroupIds=[security_group_id],
         RequireTLS=True,
     )["DBProxy"]
     rds.register_db_proxy_targets(
@@ -126,12 +127,22 @@ def seed(moto_url):
         "region": region,
         "vpc_id": vpc_id,
         "subnet_ids": subnet_ids,
+        "db_subnet_group": SUBNET_GROUP,
+        "security_group_id": security_group_id,
         "db_instances": ["sandboxdb", "legacy-mysql", "orders-1", "orders-2"],
         "db_clusters": [
             {
                 "identifier": "orders",
                 "endpoint": cluster["Endpoint"],
                 "reader_endpoint": cluster["ReaderEndpoint"],
+                # Served by the AWS front, which also fills in each one's host name.
+                "custom_endpoints": [
+                    {
+                        "identifier": "orders-analytics",
+                        "custom_endpoint_type": "READER",
+                        "static_members": ["orders-2"],
+                    }
+                ],
             }
         ],
         "db_proxies": [
@@ -144,6 +155,44 @@ def seed(moto_url):
         ],
         "ec2_instances": ec2_instances,
     }
+
+
+SUBNET_GROUP = "sandbox-subnets"
+SECURITY_GROUP = "sandbox-db"
+
+
+def network(ec2, rds):
+    """The default VPC, its default subnets (one per zone, sorted by zone) and the security
+    group `sandbox-db` in it; makes sure the DB subnet group `sandbox-subnets` over those subnets
+    exists. Reuses what an earlier call made in the region. Also loads moto's RDS backend."""
+    subnets = ec2.describe_subnets(
+        Filters=[{"Name": "default-for-az", "Values": ["true"]}]
+    )["Subnets"]
+    subnets.sort(key=lambda subnet: subnet["AvailabilityZone"])
+    vpc_id = subnets[0]["VpcId"]
+    subnet_ids = [subnet["SubnetId"] for subnet in subnets]
+    groups = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "group-name", "Values": [SECURITY_GROUP]},
+        ]
+    )["SecurityGroups"]
+    if groups:
+        security_group_id = groups[0]["GroupId"]
+    else:
+        security_group_id = ec2.create_security_group(
+            GroupName=SECURITY_GROUP,
+            Description="RDS Explorer sandbox databases",
+            VpcId=vpc_id,
+        )["GroupId"]
+    groups = rds.describe_db_subnet_groups()["DBSubnetGroups"]
+    if SUBNET_GROUP not in [group["DBSubnetGroupName"] for group in groups]:
+        rds.create_db_subnet_group(
+            DBSubnetGroupName=SUBNET_GROUP,
+            DBSubnetGroupDescription="RDS Explorer sandbox: the default VPC's default subnets",
+            SubnetIds=subnet_ids,
+        )
+    return vpc_id, subnet_ids, security_group_id
 
 
 # Name tag, and whether the instance's SSM agent reports to SSM (served by the AWS front).
@@ -172,6 +221,7 @@ def run_instance(ec2, subnet_id, name, ssm_agent):
 
 def instances(moto_url, region, prefix, count):
     rds = client("rds", moto_url, region)
+    _, _, security_group_id = network(client("ec2", moto_url, region), rds)
     width = len(str(count))
     names = [f"{prefix}-{index:0{width}d}" for index in range(1, count + 1)]
     for name in names:
@@ -183,6 +233,8 @@ def instances(moto_url, region, prefix, count):
             AllocatedStorage=20,
             MasterUsername="admin",
             MasterUserPassword="sandbox-admin-pass",
+            DBSubnetGroupName=SUBNET_GROUP,
+            VpcSecurityGroupIds=[security_group_id],
         )
     return {"db_instances": names}
 

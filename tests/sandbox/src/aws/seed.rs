@@ -5,8 +5,8 @@
 //! process creating 130 instances takes about 2 s. The seed starts as soon as moto is up and
 //! waits for the Postgres port on stdin only for the last steps ([`SeedRun`]), so most of it
 //! overlaps the Postgres start. The script's JSON answer becomes
-//! [`SeedInfo`]; what the front needs from it (instances with an SSM agent, custom proxy
-//! endpoints) is handed over by the caller.
+//! [`SeedInfo`]; what the front needs from it (instances with an SSM agent, custom proxy and
+//! cluster endpoints) is handed over by the caller.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,12 @@ pub struct SeedInfo {
     pub vpc_id: String,
     /// Its default subnets, one per availability zone, sorted by zone.
     pub subnet_ids: Vec<String>,
+    /// The DB subnet group over those subnets (`sandbox-subnets`) every seeded instance and
+    /// cluster is in (so `DescribeDBInstances` reports the VPC and subnets, as RDS always does).
+    pub db_subnet_group: String,
+    /// Security group `sandbox-db` in the VPC: the `VpcSecurityGroups` of every seeded instance,
+    /// cluster and proxy.
+    pub security_group_id: String,
     /// `DBInstanceIdentifier`s: `sandboxdb`, `legacy-mysql`, `orders-1`, `orders-2`.
     pub db_instances: Vec<String>,
     /// The Aurora clusters (`orders`).
@@ -46,6 +52,24 @@ pub struct SeededCluster {
     pub endpoint: String,
     /// Reader endpoint.
     pub reader_endpoint: String,
+    /// Custom endpoints (`orders-analytics`), served by the front (moto has none).
+    pub custom_endpoints: Vec<SeededClusterEndpoint>,
+}
+
+/// A custom Aurora cluster endpoint the front reports in `DescribeDBClusterEndpoints` (after the
+/// cluster's `WRITER` and `READER` endpoints).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeededClusterEndpoint {
+    /// `DBClusterEndpointIdentifier`.
+    pub identifier: String,
+    /// Host name, `<identifier>.cluster-custom-<id>.<region>.rds.amazonaws.com` as on AWS, `<id>`
+    /// being that of the cluster's writer endpoint (filled in from it, not by the seed script).
+    #[serde(default)]
+    pub endpoint: String,
+    /// `CustomEndpointType`: `READER` or `ANY`.
+    pub custom_endpoint_type: String,
+    /// `StaticMembers`: DB instance identifiers.
+    pub static_members: Vec<String>,
 }
 
 /// A seeded RDS proxy.

@@ -52,6 +52,7 @@ pub fn boto3(aws: &AwsInfo, script: &str) -> Value {
             "SUBNET",
             aws.seeded.subnet_ids.first().map_or("", String::as_str),
         )
+        .env("SECURITY_GROUP", &aws.seeded.security_group_id)
         .stdin(Stdio::null())
         .output()
         .unwrap();

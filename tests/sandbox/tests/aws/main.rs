@@ -12,6 +12,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cluster_endpoints;
 mod faults;
 mod helpers;
 mod lifecycle;

@@ -1,8 +1,9 @@
-//! RDS through the front: the seed, distinct `DbiResourceId`s, proxy endpoints, pagination.
+//! RDS through the front: the seed (instances in a VPC), distinct `DbiResourceId`s, proxy
+//! endpoints, pagination.
 
 use std::time::Instant;
 
-use rds_sandbox::{DEFAULT_PG_HOST_NAME, DeviceApproval, dbi_resource_id};
+use rds_sandbox::{DEFAULT_PG_HOST_NAME, DeviceApproval, SeedInfo, dbi_resource_id};
 use serde_json::{Value, json};
 
 use crate::helpers::{boto3, start};
@@ -16,6 +17,7 @@ fn rds_through_the_front() {
 rds = client("rds")
 out["instances"] = rds.describe_db_instances()["DBInstances"]
 out["cluster"] = rds.describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"][0]
+out["security_group"] = client("ec2").describe_security_groups(GroupIds=[os.environ["SECURITY_GROUP"]])["SecurityGroups"][0]
 out["endpoints"] = rds.describe_db_proxy_endpoints()["DBProxyEndpoints"]
 # Proxies made after the seed show up too: 21 more default endpoints make two pages of 20.
 for n in range(21):
@@ -43,6 +45,7 @@ out["targets"] = rds.describe_db_proxy_targets(DBProxyName="sandbox-proxy")["Tar
         let name = db["DBInstanceIdentifier"].as_str().unwrap();
         assert_eq!(db["DbiResourceId"], dbi_resource_id(name), "{name}");
     }
+    assert_in_the_seeded_vpc(&sandbox.info().seeded, instances, &out);
     let sandboxdb = &instances[0];
     assert_eq!(sandboxdb["Endpoint"]["Address"], DEFAULT_PG_HOST_NAME);
     assert_eq!(sandboxdb["Endpoint"]["Port"], 15432);
@@ -108,6 +111,35 @@ out["targets"] = rds.describe_db_proxy_targets(DBProxyName="sandbox-proxy")["Tar
     sandbox.stop().unwrap();
 }
 
+/// Every seeded instance, and the cluster, are in the default VPC's subnet group and security
+/// group, as RDS resources always are in a VPC.
+fn assert_in_the_seeded_vpc(seeded: &SeedInfo, instances: &[Value], out: &Value) {
+    let mut subnets = seeded.subnet_ids.clone();
+    subnets.sort();
+    let security_groups =
+        json!([{"VpcSecurityGroupId": seeded.security_group_id, "Status": "active"}]);
+    for db in instances {
+        let name = db["DBInstanceIdentifier"].as_str().unwrap();
+        let group = &db["DBSubnetGroup"];
+        assert_eq!(group["DBSubnetGroupName"], "sandbox-subnets", "{name}");
+        assert_eq!(group["VpcId"], seeded.vpc_id.as_str(), "{name}");
+        let mut ids: Vec<&str> = group["Subnets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|subnet| subnet["SubnetIdentifier"].as_str().unwrap())
+            .collect();
+        ids.sort_unstable();
+        assert_eq!(ids, subnets, "{name}");
+        assert_eq!(db["VpcSecurityGroups"], security_groups, "{name}");
+    }
+    assert_eq!(seeded.db_subnet_group, "sandbox-subnets");
+    assert_eq!(out["cluster"]["DBSubnetGroup"], "sandbox-subnets");
+    assert_eq!(out["cluster"]["VpcSecurityGroups"], security_groups);
+    assert_eq!(out["security_group"]["GroupName"], "sandbox-db");
+    assert_eq!(out["security_group"]["VpcId"], seeded.vpc_id.as_str());
+}
+
 #[test]
 fn seeded_instances_page_through_the_front() {
     let sandbox = start(DeviceApproval::Manual);
@@ -125,11 +157,23 @@ out["page_sizes"] = [len(page["DBInstances"]) for page in pages]
 out["names"] = [db["DBInstanceIdentifier"] for page in pages for db in page["DBInstances"]]
 out["ids"] = len({db["DbiResourceId"] for page in pages for db in page["DBInstances"]})
 out["east"] = len(client("rds").describe_db_instances()["DBInstances"])
+out["groups"] = sorted({db["DBSubnetGroup"]["VpcId"] for page in pages for db in page["DBInstances"]})
+out["west_vpc"] = client("ec2", region_name="us-west-2").describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
 "#,
+    );
+    assert_eq!(
+        out["groups"],
+        json!([out["west_vpc"]]),
+        "in the region's default VPC"
     );
     assert_eq!(out["page_sizes"], json!([50, 50, 30]));
     assert_eq!(out["names"], json!(created));
     assert_eq!(out["ids"], 130, "every DbiResourceId distinct");
     assert_eq!(out["east"], 4, "the seed's region is untouched");
     assert!(seconds < 60.0, "seeding 130 instances took {seconds:.1} s");
+    // The region's subnet group and security group are reused.
+    assert_eq!(
+        sandbox.seed_instances("us-west-2", "more", 1).unwrap(),
+        ["more-1"]
+    );
 }

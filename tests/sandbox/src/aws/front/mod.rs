@@ -1,14 +1,15 @@
 //! The AWS front: the HTTP/1.1 server on loopback that the sandbox profile's `endpoint_url`
 //! points at. It forwards every request unchanged to moto, except what moto lacks or tests need:
-//! see `query.rs` (RDS and other query-protocol services), `ssm.rs` (JSON protocol), `sso.rs`
-//! (Identity Center) and `control.rs` (`/sandbox/…`).
+//! see `query.rs` (query-protocol services; `proxy_endpoints.rs`, `cluster_endpoints.rs`),
+//! `ssm.rs` (JSON protocol), `sso.rs` (Identity Center) and `control.rs` (`/sandbox/…`).
 //!
 //! It runs on a current-thread tokio runtime in its own named thread, so it works the same under
 //! a blocking test, an async test or the `rds-sandbox` binary. Stopping it closes the listener and
 //! every connection before [`Front::stop`] returns.
 
+pub(crate) mod cluster_endpoints;
 mod control;
-mod proxy_endpoints;
+pub(crate) mod proxy_endpoints;
 mod query;
 mod ssm;
 mod sso;
@@ -36,8 +37,6 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use state::SharedState;
-
-pub(crate) use proxy_endpoints::custom_endpoint_host;
 
 /// The roles the fake SSO portal offers.
 pub(crate) fn sso_roles() -> Vec<String> {

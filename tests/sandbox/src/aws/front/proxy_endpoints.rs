@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use hyper::StatusCode;
 use sha2::{Digest as _, Sha256};
 
-use super::query::{QueryCall, describe_all, error_response, page, paging};
+use super::query::{QueryCall, describe_all, error_response, invalid_parameter, page, paging};
 use super::state::lock;
 use super::{Ctx, FrontRequest, FrontResponse, bad_gateway, response, with_header};
 use crate::aws::ids;
@@ -38,7 +38,7 @@ struct Endpoint<'a> {
 pub(crate) async fn describe(ctx: &Ctx, request: &FrontRequest, call: &QueryCall) -> FrontResponse {
     let (max_records, offset) = match paging(call, 1) {
         Ok(paging) => paging,
-        Err(invalid) => return invalid,
+        Err(message) => return invalid_parameter(&message),
     };
     let name = call.param("DBProxyName").map(|name| ("DBProxyName", name));
     let params: Vec<_> = name.into_iter().collect();

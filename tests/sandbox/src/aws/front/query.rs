@@ -155,24 +155,22 @@ pub(crate) fn invalid_parameter(message: &str) -> FrontResponse {
 const DEFAULT_MAX_RECORDS: usize = 100;
 
 /// `(MaxRecords, offset)` of a describe call the front serves, its `Marker` being the offset of
-/// the page; `MaxRecords` must be `min_records..=100` (RDS: 20 for most calls).
-pub(crate) fn paging(
-    call: &QueryCall,
-    min_records: usize,
-) -> Result<(usize, usize), FrontResponse> {
+/// the page; `MaxRecords` must be `min_records..=100` (RDS: 20 for most calls). `Err` is the
+/// message of RDS's `InvalidParameterValue` answer ([`invalid_parameter`]).
+pub(crate) fn paging(call: &QueryCall, min_records: usize) -> Result<(usize, usize), String> {
     let max_records = match call.param("MaxRecords").map(str::parse::<usize>) {
         None => DEFAULT_MAX_RECORDS,
         Some(Ok(max)) if (min_records..=DEFAULT_MAX_RECORDS).contains(&max) => max,
         Some(_) => {
-            return Err(invalid_parameter(&format!(
+            return Err(format!(
                 "MaxRecords must be between {min_records} and {DEFAULT_MAX_RECORDS}"
-            )));
+            ));
         }
     };
     match call.param("Marker").map(str::parse::<usize>) {
         None => Ok((max_records, 0)),
         Some(Ok(offset)) => Ok((max_records, offset)),
-        Some(Err(_)) => Err(invalid_parameter("The marker is not valid")),
+        Some(Err(_)) => Err("The marker is not valid".to_owned()),
     }
 }
 

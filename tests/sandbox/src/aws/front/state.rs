@@ -1,5 +1,5 @@
-//! What the AWS front knows besides moto: denied actions, custom proxy endpoints, instances with
-//! an SSM agent, and the fake Identity Center. Shared between the front's tasks and the
+//! What the AWS front knows besides moto: denied actions, custom proxy and cluster endpoints,
+//! instances with an SSM agent, and the fake Identity Center. Shared between the front's tasks and the
 //! [`crate::AwsSandbox`] methods tests call, behind one mutex never held across an `await`.
 
 use std::collections::BTreeSet;
@@ -25,6 +25,20 @@ pub(crate) struct CustomProxyEndpoint {
     pub(crate) target_role: String,
 }
 
+/// A custom Aurora cluster endpoint (moto knows none; the writer and reader endpoints come from
+/// the cluster).
+#[derive(Debug, Clone)]
+pub(crate) struct CustomClusterEndpoint {
+    pub(crate) region: String,
+    pub(crate) cluster_identifier: String,
+    /// `DBClusterEndpointIdentifier`.
+    pub(crate) identifier: String,
+    /// `CustomEndpointType`: `READER` or `ANY`.
+    pub(crate) custom_type: String,
+    /// `StaticMembers`: DB instance identifiers.
+    pub(crate) static_members: Vec<String>,
+}
+
 /// An EC2 instance whose SSM agent reports to SSM.
 #[derive(Debug, Clone)]
 pub(crate) struct SsmManagedInstance {
@@ -39,6 +53,7 @@ pub(crate) struct FrontState {
     /// Denied actions: `DescribeDBProxies`, or with the service, `rds:DescribeDBProxies`.
     denied: BTreeSet<String>,
     pub(crate) proxy_endpoints: Vec<CustomProxyEndpoint>,
+    pub(crate) cluster_endpoints: Vec<CustomClusterEndpoint>,
     pub(crate) ssm_instances: Vec<SsmManagedInstance>,
     pub(crate) identity_center: IdentityCenter,
 }
@@ -49,6 +64,7 @@ impl FrontState {
         Self {
             denied: BTreeSet::new(),
             proxy_endpoints: Vec::new(),
+            cluster_endpoints: Vec::new(),
             ssm_instances: Vec::new(),
             identity_center: IdentityCenter::new(approval),
         }
