@@ -87,6 +87,22 @@ fn every_resource_kind_is_listed_with_its_fields() {
     assert_ne!(mysql.dbi_resource_id, db.dbi_resource_id);
     assert_eq!(inventory.instances[1].cluster_id.as_deref(), Some("orders"));
 
+    assert_cluster_and_proxy(&inventory, db.vpc_id.as_deref());
+
+    let targets: Vec<(&str, Option<&str>)> = inventory
+        .ssm_targets
+        .iter()
+        .map(|t| (t.name.as_deref().unwrap_or_default(), t.vpc_id.as_deref()))
+        .collect();
+    assert_eq!(
+        targets,
+        [("bastion", db.vpc_id.as_deref())],
+        "only the instance with an SSM agent"
+    );
+}
+
+/// The seeded Aurora cluster and RDS Proxy, field by field.
+fn assert_cluster_and_proxy(inventory: &RegionInventory, vpc_id: Option<&str>) {
     let cluster = &inventory.clusters[0];
     assert_eq!(
         (cluster.id.as_str(), cluster.engine.as_str()),
@@ -120,7 +136,8 @@ fn every_resource_kind_is_listed_with_its_fields() {
     );
     assert_eq!(cluster.members.len(), 2);
     assert_eq!(
-        cluster.vpc_id, db.vpc_id,
+        cluster.vpc_id.as_deref(),
+        vpc_id,
         "cluster VPC comes from its members"
     );
 
@@ -146,17 +163,6 @@ fn every_resource_kind_is_listed_with_its_fields() {
     assert_eq!(
         proxy.targets[0].rds_resource_id.as_deref(),
         Some("sandboxdb")
-    );
-
-    let targets: Vec<(&str, Option<&str>)> = inventory
-        .ssm_targets
-        .iter()
-        .map(|t| (t.name.as_deref().unwrap_or_default(), t.vpc_id.as_deref()))
-        .collect();
-    assert_eq!(
-        targets,
-        [("bastion", db.vpc_id.as_deref())],
-        "only the instance with an SSM agent"
     );
 }
 
