@@ -198,6 +198,9 @@ impl InventoryView {
             let label = ui.label("Filter");
             ui.add(
                 egui::TextEdit::singleline(&mut self.filter)
+                    // A fixed id: the lines above it come and go (identity, sign-in), and an
+                    // automatic id would change with them and drop the keyboard focus.
+                    .id_salt("inventory_filter")
                     .hint_text("name, engine, endpoint, tag")
                     .desired_width(f32::INFINITY),
             )
