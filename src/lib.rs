@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod logging;
 pub mod secret;
 pub mod store;
+pub mod tunnel;
 pub mod ui;
 
 /// The version string shown by `--version` and the About box: crate version plus git commit.
