@@ -6,13 +6,18 @@
 //!   frame that opens the channel, and the handshake answer.
 //! - [`version`]: the version rules both ends apply to choose mux vs basic mode and smux
 //!   keep-alive.
+//! - [`channel`]: sequence numbers, acknowledgements, retransmission and in-order delivery.
 //!
 //! Nothing here opens a socket or sleeps, and the state machines never read a clock: callers pass
 //! `Instant`s in and take bytes out, so every loss, duplication and reordering case is tested
 //! deterministically. The driver that owns the websocket and the local listener lives next to
 //! this module.
 
+pub mod channel;
 pub mod handshake;
 pub mod message;
 pub mod payload;
 pub mod version;
+
+#[cfg(test)]
+mod test_support;
