@@ -7,6 +7,7 @@
 //! - [`version`]: the version rules both ends apply to choose mux vs basic mode and smux
 //!   keep-alive.
 //! - [`channel`]: sequence numbers, acknowledgements, retransmission and in-order delivery.
+//! - [`smux`]: the smux v1 client multiplexing local TCP connections over the delivered bytes.
 //!
 //! Nothing here opens a socket or sleeps, and the state machines never read a clock: callers pass
 //! `Instant`s in and take bytes out, so every loss, duplication and reordering case is tested
@@ -17,6 +18,7 @@ pub mod channel;
 pub mod handshake;
 pub mod message;
 pub mod payload;
+pub mod smux;
 pub mod version;
 
 #[cfg(test)]
