@@ -11,6 +11,7 @@ pub mod cli;
 pub mod db;
 pub mod jobs;
 pub mod logging;
+pub mod query;
 pub mod secret;
 pub mod store;
 pub mod tunnel;
