@@ -10,6 +10,7 @@ mod app_ui;
 mod cli;
 mod inventory;
 mod layering;
+mod query_values;
 mod sandbox_tls;
 mod sso;
 mod util;
