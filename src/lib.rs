@@ -5,6 +5,7 @@
 //! (`aws`, `db`, `store`, plus `secret` and `logging`). Only `ui` and `main.rs` may use egui/eframe;
 //! a test enforces that.
 
+pub mod auth;
 pub mod aws;
 pub mod backend;
 pub mod cli;

@@ -1,0 +1,9 @@
+//! Database authentication with AWS identities: signing the IAM auth token that RDS, Aurora and
+//! RDS Proxy accept as a password (`token`), for the region the endpoint is in (`endpoint`).
+//!
+//! Signing is pure computation over credentials and a clock reading; resolving credentials from a
+//! profile's SDK configuration is the only part that may wait (SSO, assume-role). Tokens leave
+//! this module wrapped in [`crate::secret::Secret`]; nothing here logs or stores them.
+
+pub mod endpoint;
+pub mod token;
