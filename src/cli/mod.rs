@@ -1,8 +1,9 @@
 //! The command line: no subcommand opens the GUI; subcommands run the same core modules and print
-//! plain text or JSON. Later issues add `token`, `query` and `tunnel`.
+//! plain text or JSON. Later issues add `query` and `tunnel`.
 
 mod inventory;
 mod sso_login;
+mod token;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -60,6 +61,27 @@ pub enum CliCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Print an IAM auth token (the password for an IAM database user) for an endpoint.
+    Token {
+        /// The real endpoint DNS name (not a tunnel address or alias).
+        #[arg(long)]
+        host: String,
+        /// The endpoint's real port.
+        #[arg(long)]
+        port: u16,
+        /// The database user (exact case).
+        #[arg(long)]
+        user: String,
+        /// The database's region (default: from an RDS host name, else the profile's).
+        #[arg(long)]
+        region: Option<String>,
+        /// The profile that signs (default: `AWS_PROFILE`, else `default`).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Sign at this RFC 3339 time instead of now, to reproduce a token.
+        #[arg(long, value_name = "RFC3339")]
+        signing_time: Option<String>,
+    },
 }
 
 /// Output formats.
@@ -84,6 +106,24 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
             all_regions,
             format,
         } => inventory::run(runtime, profile.as_deref(), &regions, all_regions, format),
+        CliCommand::Token {
+            host,
+            port,
+            user,
+            region,
+            profile,
+            signing_time,
+        } => token::run(
+            runtime,
+            &token::TokenArgs {
+                host,
+                port,
+                user,
+                region,
+                profile,
+                signing_time,
+            },
+        ),
     }
 }
 
