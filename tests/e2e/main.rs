@@ -13,4 +13,5 @@ mod layering;
 mod query_values;
 mod sandbox_tls;
 mod sso;
+mod token;
 mod util;
