@@ -8,6 +8,7 @@
 
 mod app_ui;
 mod cli;
+mod iam_auth;
 mod inventory;
 mod layering;
 mod query_values;

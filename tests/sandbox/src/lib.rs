@@ -19,6 +19,7 @@ mod aws;
 mod certs;
 mod cluster_dir;
 mod guard;
+mod iam;
 mod pg;
 mod user;
 
@@ -28,6 +29,7 @@ pub use aws::{
     SeededClusterEndpoint, SeededEc2Instance, SeededProxy, SeededProxyEndpoint, SsmAgent,
     dbi_resource_id,
 };
+pub use iam::{IAM_USER, MAX_CLOCK_SKEW_SECS, PgIamInfo, RDS_IAM_ROLE};
 pub use pg::{PgCluster, PgClusterOptions, PgInfo};
 
 /// Default DNS name in the sandbox server certificate: the endpoint moto gives the seeded

@@ -1,7 +1,9 @@
 //! A throwaway Postgres cluster that accepts TLS connections only, with a server certificate
 //! for an RDS-like host name: connect with `hostaddr=127.0.0.1` and `sslmode=verify-full`.
 //!
-//! Rust port of `shared/scripts/pg-tls-cluster` (without its client-certificate and IAM roles).
+//! Rust port of `shared/scripts/pg-tls-cluster` (without its client-certificate role), with IAM
+//! auth the way RDS does it instead of its password stand-in: `rds_iam` members go to PAM, whose
+//! verifier checks the token (`iam.rs`); the user `iam_user` is one of them.
 //! The whole cluster lives in one temporary directory; [`PgCluster`]'s `Drop` and a guardian
 //! process (see `guard.rs`) make sure the server is stopped and the directory deleted.
 
@@ -16,6 +18,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, bail};
 
 use crate::cluster_dir::ClusterDir;
+use crate::iam::{self, IamSetup, PgIamInfo};
 use crate::user::ServerUser;
 use crate::{DEFAULT_PG_HOST_NAME, certs};
 
@@ -74,6 +77,8 @@ pub struct PgInfo {
     pub socket_dir: PathBuf,
     /// The cluster's data directory (its parent is the cluster directory that gets deleted).
     pub data_dir: PathBuf,
+    /// IAM auth (`rds_iam` members through PAM), when it could be set up (needs root).
+    pub iam: Option<PgIamInfo>,
 }
 
 /// A running TLS-only Postgres server in its own temporary directory.
@@ -83,11 +88,14 @@ pub struct PgInfo {
 pub struct PgCluster {
     info: PgInfo,
     dir: ClusterDir,
+    /// Dropped after `dir`: the PAM service file goes once the server is stopped.
+    iam: Result<IamSetup, String>,
 }
 
 impl PgCluster {
     /// Makes certificates, runs `initdb`, starts the server on a free port and creates the
-    /// `admin` and `app` roles and the `app` database. Takes about 2 s.
+    /// `admin` and `app` roles, the `app` database, and the IAM roles `rds_iam` and `iam_user`
+    /// with their PAM service (as root). Takes about 2 s.
     pub fn start(options: &PgClusterOptions) -> anyhow::Result<Self> {
         let user = ServerUser::detect()?;
         let dir = ClusterDir::create(&options.pg_bin, user)?;
@@ -100,8 +108,24 @@ impl PgCluster {
             .with_context(|| format!("creating {}", socket_dir.display()))?;
         dir.user().chown(&socket_dir)?;
 
-        init_data_dir(&dir, &socket_dir, &tls_dir)?;
+        let iam = match dir.user() {
+            ServerUser::Other { .. } => Ok(IamSetup::prepare(&root, dir.user())
+                .context("setting up IAM auth for PostgreSQL")?),
+            ServerUser::Current => Err("IAM auth needs root: the sandbox installs a PAM \
+                                        service in /etc/pam.d"
+                .to_owned()),
+        };
+        init_data_dir(
+            &dir,
+            &socket_dir,
+            &tls_dir,
+            iam.as_ref().ok().map(IamSetup::service_name),
+        )?;
         let port = start_server(&dir)?;
+        let iam_info = match &iam {
+            Ok(setup) => Some(setup.write_config(&options.host_name, port, dir.user())?),
+            Err(_) => None,
+        };
 
         let info = PgInfo {
             host_name: options.host_name.clone(),
@@ -115,15 +139,22 @@ impl PgCluster {
             database: "app".to_owned(),
             socket_dir,
             data_dir: dir.data_dir().to_owned(),
+            iam: iam_info,
         };
-        let cluster = Self { info, dir };
+        let cluster = Self { info, dir, iam };
         let i = &cluster.info;
         cluster
             .psql(&format!(
                 "CREATE ROLE {} LOGIN SUPERUSER PASSWORD '{}';\n\
                  CREATE ROLE {} LOGIN PASSWORD '{}';\n\
-                 CREATE DATABASE {} OWNER {};\n",
-                i.admin_user, i.admin_password, i.app_user, i.app_password, i.database, i.app_user
+                 CREATE DATABASE {} OWNER {};\n{}",
+                i.admin_user,
+                i.admin_password,
+                i.app_user,
+                i.app_password,
+                i.database,
+                i.app_user,
+                iam::roles_sql(),
             ))
             .context("creating the sandbox roles and database")?;
         Ok(cluster)
@@ -132,6 +163,15 @@ impl PgCluster {
     /// How to reach the server.
     pub fn info(&self) -> &PgInfo {
         &self.info
+    }
+
+    /// How to log in with IAM, or why this cluster has no IAM auth (not root).
+    pub fn iam(&self) -> anyhow::Result<&PgIamInfo> {
+        match (&self.info.iam, &self.iam) {
+            (Some(info), _) => Ok(info),
+            (None, Err(reason)) => bail!("{reason}"),
+            (None, Ok(_)) => bail!("IAM auth was set up but has no connection details"),
+        }
     }
 
     /// Runs SQL as the local superuser `postgres` over the Unix socket with `psql` (`-X -q -A -t
@@ -202,8 +242,14 @@ fn write_tls_files(tls_dir: &Path, host_name: &str, user: &ServerUser) -> anyhow
     Ok(())
 }
 
-/// Runs `initdb` and writes the TLS-only configuration.
-fn init_data_dir(dir: &ClusterDir, socket_dir: &Path, tls_dir: &Path) -> anyhow::Result<()> {
+/// Runs `initdb` and writes the TLS-only configuration; with a PAM service, `rds_iam` members
+/// authenticate through it.
+fn init_data_dir(
+    dir: &ClusterDir,
+    socket_dir: &Path,
+    tls_dir: &Path,
+    pam_service: Option<&str>,
+) -> anyhow::Result<()> {
     let data_dir = dir.data_dir();
     let mut initdb = dir.server_command("initdb");
     initdb.arg("-D").arg(data_dir).args([
@@ -243,9 +289,13 @@ fn init_data_dir(dir: &ClusterDir, socket_dir: &Path, tls_dir: &Path) -> anyhow:
         .and_then(|mut file| file.write_all(conf.as_bytes()))
         .with_context(|| format!("appending to {}", conf_path.display()))?;
 
-    // No plain `host` line: TCP clients must use TLS, as on RDS with rds.force_ssl.
-    let hba = "local   all  all                 trust\n\
-               hostssl all  all  127.0.0.1/32   scram-sha-256\n";
+    // No plain `host` line: TCP clients must use TLS, as on RDS with rds.force_ssl. The first
+    // matching line wins, so the IAM lines come before the password line.
+    let mut hba = String::from("local   all  all                 trust\n");
+    if let Some(service) = pam_service {
+        hba.push_str(&iam::hba_lines(service));
+    }
+    hba.push_str("hostssl all  all  127.0.0.1/32   scram-sha-256\n");
     let hba_path = data_dir.join("pg_hba.conf");
     std::fs::write(&hba_path, hba).with_context(|| format!("writing {}", hba_path.display()))
 }
