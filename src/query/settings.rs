@@ -84,17 +84,16 @@ fn fixed_offset_zone(name: &str) -> Option<TimeZone> {
         ("-", rest) => (-1, rest),
         _ => return None,
     };
+    let fields: Vec<&str> = digits.split(':').collect();
+    if fields.len() > 3 {
+        return None;
+    }
     let mut seconds = 0i32;
-    let mut parts = 0;
-    for (part, unit) in digits.split(':').zip([3600, 60, 1]) {
-        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+    for (field, unit) in fields.iter().zip([3600, 60, 1]) {
+        if field.is_empty() || !field.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        seconds += part.parse::<i32>().ok()? * unit;
-        parts += 1;
-    }
-    if parts != digits.split(':').count() {
-        return None;
+        seconds += field.parse::<i32>().ok()? * unit;
     }
     let offset = jiff::tz::Offset::from_seconds(sign * seconds).ok()?;
     Some(TimeZone::fixed(offset))
