@@ -9,7 +9,7 @@ use rds_explorer::aws::profiles::AwsFiles;
 use rds_explorer::cli::{self, Cli};
 use rds_explorer::logging::{self, LogBuffer};
 use rds_explorer::store::Paths;
-use rds_explorer::ui::{self, AppInit, FirstFrameProbe};
+use rds_explorer::ui::{self, AppInit, ProbeExit, StartupProbe};
 
 fn main() -> ExitCode {
     let started = Instant::now();
@@ -31,21 +31,40 @@ fn run(cli: &Cli, started: Instant) -> anyhow::Result<ExitCode> {
     if let Some(command) = cli.command.clone() {
         return cli::run(command, &runtime);
     }
-    let exit_after_first_frame = cli.exit_after_first_frame;
-    let probe = FirstFrameProbe::new(started, exit_after_first_frame);
+    let exit = if cli.exit_after_first_frame {
+        ProbeExit::AfterFirstFrame
+    } else if cli.exit_after_inventory {
+        ProbeExit::AfterInventory
+    } else {
+        ProbeExit::Never
+    };
+    let probe = StartupProbe::new(started, exit);
     run_gui(&runtime, probe.clone())?;
     // Give tasks a moment to finish cleanly (later: terminate SSM sessions); never hang on exit.
     runtime.shutdown_timeout(Duration::from_secs(2));
-    if exit_after_first_frame {
-        let millis = probe.first_frame().map_or(-1, |elapsed| {
+    let marks = probe.marks();
+    let millis = |mark: Option<Duration>| {
+        mark.map_or(-1, |elapsed| {
             i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        });
-        report(&format!("first_frame_millis={millis}"));
+        })
+    };
+    if exit != ProbeExit::Never {
+        report(&format!("first_frame_millis={}", millis(marks.first_frame)));
+    }
+    if exit == ProbeExit::AfterInventory {
+        report(&format!(
+            "inventory_cached_millis={}",
+            millis(marks.inventory_cached)
+        ));
+        report(&format!(
+            "inventory_refreshed_millis={}",
+            millis(marks.inventory_refreshed)
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_gui(runtime: &tokio::runtime::Runtime, probe: FirstFrameProbe) -> anyhow::Result<()> {
+fn run_gui(runtime: &tokio::runtime::Runtime, probe: StartupProbe) -> anyhow::Result<()> {
     let paths = Paths::from_env()?;
     let log_buffer = LogBuffer::new(5000);
     let (_log_guard, log_problem) = logging::init(Some(&paths.log_dir()), log_buffer.clone());
@@ -54,7 +73,7 @@ fn run_gui(runtime: &tokio::runtime::Runtime, probe: FirstFrameProbe) -> anyhow:
     }
     tracing::info!(version = rds_explorer::VERSION, "RDS Explorer starting");
     let mut init = AppInit::load(paths, AwsFiles::from_env(), log_buffer)?;
-    init.first_frame = Some(probe);
+    init.probe = Some(probe);
     let handle = runtime.handle().clone();
     eframe::run_native(
         "RDS Explorer",

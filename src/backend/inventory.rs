@@ -9,19 +9,14 @@ use aws_config::SdkConfig;
 use super::{Event, Outbox, Shared};
 use crate::aws::error::AwsErrorKind;
 use crate::aws::identity::caller_identity;
-use crate::aws::inventory::{RegionInventory, enabled_regions, fetch_region};
+use crate::aws::inventory::{RegionInventory, cache, enabled_regions, fetch_region};
 use crate::aws::profiles::Profile;
 use crate::aws::sdk::{home_region, sdk_config};
 use crate::jobs::{Progress, UserError};
-use crate::store::CacheEntry;
-
-/// Cache kind for inventory entries (scope = profile, key = region).
-const CACHE_KIND: &str = "inventory";
 
 /// Shows the cached inventory, then checks identity and refreshes the profile's regions.
 pub(super) async fn open_profile(shared: &Arc<Shared>, outbox: &Outbox, profile: &str) {
     let cached = load_cached(shared, profile).await;
-    // Refresh the regions seen before (the user may have listed more than the home region).
     let cached_regions: Vec<String> = cached.iter().map(|region| region.region.clone()).collect();
     outbox
         .send(Event::InventoryCached {
@@ -29,26 +24,31 @@ pub(super) async fn open_profile(shared: &Arc<Shared>, outbox: &Outbox, profile:
             regions: cached,
         })
         .await;
-    let Some(profile) = find_profile(shared, profile) else {
-        return;
-    };
-    identity_job(shared, outbox, &profile);
-    let regions = if cached_regions.is_empty() {
-        home_region(&profile, None).ok().into_iter().collect()
-    } else {
-        cached_regions
-    };
-    refresh_regions(shared, outbox, &profile, regions).await;
+    check_and_refresh(shared, outbox, profile, cached_regions).await;
 }
 
 /// Checks identity again and refreshes every region shown for the profile (after a sign-in).
 pub(super) async fn refresh_all_known(shared: &Arc<Shared>, outbox: &Outbox, profile: &str) {
-    let cached = load_cached(shared, profile).await;
+    let cached_regions = load_cached(shared, profile)
+        .await
+        .into_iter()
+        .map(|region| region.region)
+        .collect();
+    check_and_refresh(shared, outbox, profile, cached_regions).await;
+}
+
+/// Identity check plus a refresh of `regions` — the regions seen before (the user may have listed
+/// more than the home region) — or of the home region when there are none.
+async fn check_and_refresh(
+    shared: &Arc<Shared>,
+    outbox: &Outbox,
+    profile: &str,
+    mut regions: Vec<String>,
+) {
     let Some(profile) = find_profile(shared, profile) else {
         return;
     };
     identity_job(shared, outbox, &profile);
-    let mut regions: Vec<String> = cached.into_iter().map(|region| region.region).collect();
     if regions.is_empty() {
         regions.extend(home_region(&profile, None).ok());
     }
@@ -225,60 +225,34 @@ fn summary(inventory: &RegionInventory) -> Result<String, UserError> {
 
 async fn load_cached(shared: &Shared, profile: &str) -> Vec<RegionInventory> {
     let database = Arc::clone(&shared.database);
-    let scope = profile.to_owned();
-    let entries = tokio::task::spawn_blocking(move || {
-        database
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .cache_get(CACHE_KIND, &scope)
+    let profile = profile.to_owned();
+    let loaded = tokio::task::spawn_blocking(move || {
+        cache::load(
+            &database.lock().unwrap_or_else(PoisonError::into_inner),
+            &profile,
+        )
     })
-    .await;
-    let entries = match entries {
-        Ok(Ok(entries)) => entries,
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "could not read the inventory cache");
-            return Vec::new();
-        }
-        Err(error) => {
-            tracing::warn!(%error, "could not read the inventory cache");
-            return Vec::new();
-        }
-    };
-    entries
-        .into_iter()
-        .filter_map(|entry| match serde_json::from_str::<RegionInventory>(&entry.data) {
-            Ok(inventory) => Some(inventory),
-            Err(error) => {
-                // An entry from another version: skip it, the refresh replaces it.
-                tracing::info!(region = %entry.key, %error, "ignoring an unreadable cache entry");
-                None
-            }
-        })
-        .collect()
+    .await
+    .map_err(|error| error.to_string())
+    .and_then(|result| result.map_err(|error| error.to_string()));
+    loaded.unwrap_or_else(|error| {
+        tracing::warn!(%error, "could not read the inventory cache");
+        Vec::new()
+    })
 }
 
 async fn store_cached(shared: &Shared, inventory: &RegionInventory) {
-    let data = match serde_json::to_string(inventory) {
-        Ok(data) => data,
-        Err(error) => {
-            tracing::warn!(%error, "could not encode the inventory for the cache");
-            return;
-        }
-    };
-    let entry = CacheEntry {
-        key: inventory.region.clone(),
-        fetched_at_secs: inventory.fetched_at_secs,
-        data,
-    };
-    let (database, scope) = (Arc::clone(&shared.database), inventory.profile.clone());
-    let result = tokio::task::spawn_blocking(move || {
-        database
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .cache_put(CACHE_KIND, &scope, &entry)
+    let (database, inventory) = (Arc::clone(&shared.database), inventory.clone());
+    let stored = tokio::task::spawn_blocking(move || {
+        cache::store(
+            &database.lock().unwrap_or_else(PoisonError::into_inner),
+            &inventory,
+        )
     })
-    .await;
-    if !matches!(result, Ok(Ok(()))) {
-        tracing::warn!("could not write the inventory cache");
+    .await
+    .map_err(|error| error.to_string())
+    .and_then(|result| result.map_err(|error| error.to_string()));
+    if let Err(error) = stored {
+        tracing::warn!(%error, "could not write the inventory cache");
     }
 }

@@ -1,13 +1,15 @@
 //! `rds-explorer inventory`: the databases of a profile, as a table or one JSON object
-//! `{ "instances", "clusters", "proxies", "ssm_targets", "errors" }`.
+//! `{ "instances", "clusters", "proxies", "ssm_targets", "errors" }`. The fetched regions also
+//! refresh the app's inventory cache.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use super::{Format, print};
-use crate::aws::inventory::{Inventory, enabled_regions, fetch_regions};
+use crate::aws::inventory::{Inventory, RegionInventory, cache, enabled_regions, fetch_regions};
 use crate::aws::profiles::{AwsFiles, load_profiles};
 use crate::aws::sdk::{home_region, sdk_config};
+use crate::store::{Database, Paths};
 
 /// Lists the inventory; exit code 1 when some call failed (the rest is still printed).
 pub fn run(
@@ -20,7 +22,7 @@ pub fn run(
     let files = AwsFiles::from_env();
     let list = load_profiles(&files);
     let profile = &super::find_profile(&list, &files, profile)?;
-    let inventory = runtime.block_on(async {
+    let fetched = runtime.block_on(async {
         let home = home_region(profile, regions.first().map(String::as_str))?;
         let regions = if all_regions {
             enabled_regions(&sdk_config(profile, &files, &home).await)
@@ -31,10 +33,10 @@ pub fn run(
         } else {
             regions.to_vec()
         };
-        anyhow::Ok(Inventory::merge(
-            fetch_regions(profile, &files, &regions).await,
-        ))
+        anyhow::Ok(fetch_regions(profile, &files, &regions).await)
     })?;
+    write_through(&fetched);
+    let inventory = Inventory::merge(fetched);
     let text = match format {
         Format::Json => serde_json::to_string_pretty(&inventory)?,
         Format::Table => table(&inventory),
@@ -45,6 +47,23 @@ pub fn run(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Stores the fresh regions in the app's cache so the window shows them at its next start. A
+/// failure only costs that, so it is logged, not reported.
+fn write_through(regions: &[RegionInventory]) {
+    let database = Paths::from_env()
+        .map_err(anyhow::Error::from)
+        .and_then(|paths| Ok(Database::open(&paths.database_file())?));
+    let result = database.and_then(|database| {
+        regions
+            .iter()
+            .try_for_each(|region| cache::store(&database, region))
+            .map_err(anyhow::Error::from)
+    });
+    if let Err(error) = result {
+        tracing::warn!(%error, "could not update the inventory cache");
+    }
 }
 
 fn table(inventory: &Inventory) -> String {

@@ -23,6 +23,10 @@ pub struct Cli {
     /// Close the window after its first frame and print the time it took (for scripts/bench).
     #[arg(long, hide = true)]
     pub exit_after_first_frame: bool,
+    /// Close the window once the selected profile's inventory was painted from the cache and
+    /// again after its refresh, printing both times (for scripts/bench).
+    #[arg(long, hide = true, conflicts_with = "exit_after_first_frame")]
+    pub exit_after_inventory: bool,
 }
 
 /// Subcommands.
@@ -34,7 +38,8 @@ pub enum CliCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// List the RDS instances, Aurora clusters, RDS Proxies and SSM targets of a profile.
+    /// List the RDS instances, Aurora clusters, RDS Proxies and SSM targets of a profile (this
+    /// also refreshes the window's cached inventory).
     Inventory {
         /// The profile (default: `AWS_PROFILE`, else `default`).
         #[arg(long)]

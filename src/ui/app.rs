@@ -14,7 +14,7 @@ use super::log_view::LogView;
 use super::profiles_panel::{ProfilesAction, ProfilesPanel};
 use super::settings_window::{SettingsAction, SettingsWindow};
 use super::sign_in_window::{SignInAction, SignInPrompt, sign_in_window};
-use super::{AppInit, FirstFrameProbe, theme};
+use super::{AppInit, StartupProbe, theme};
 use crate::backend::{self, BackendContext, BackendHandle, Command, Event};
 use crate::jobs::{JobOutcome, JobUpdate};
 use crate::store::{Paths, Settings, StartupProblem};
@@ -52,8 +52,7 @@ pub struct ExplorerApp {
     /// A page to open in the browser on the next frame (events arrive outside `ui`).
     open_url: Option<String>,
     status: Status,
-    first_frame: Option<FirstFrameProbe>,
-    frame_number: u64,
+    probe: Option<StartupProbe>,
 }
 
 impl ExplorerApp {
@@ -90,8 +89,7 @@ impl ExplorerApp {
                 text: "Ready".into(),
                 is_error: false,
             },
-            first_frame: init.first_frame,
-            frame_number: 0,
+            probe: init.probe,
         };
         app.send(Command::LoadProfiles);
         app.profiles.set_loading();
@@ -344,10 +342,9 @@ impl eframe::App for ExplorerApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
-        if let Some(probe) = &self.first_frame {
-            probe.on_frame(&ctx, self.frame_number);
+        if let Some(probe) = &self.probe {
+            probe.on_frame(&ctx, self.inventory.load_state());
         }
-        self.frame_number += 1;
         self.shortcuts(&ctx);
 
         egui::Panel::top("top_bar").show(ui, |ui| self.top_bar_ui(ui));

@@ -48,6 +48,19 @@ pub struct InventoryView {
     identity: Option<Result<Identity, AwsCallError>>,
     filter: String,
     selected: Option<Selection>,
+    /// Regions fetched (not from the cache) since the profile was opened.
+    fetched_regions: usize,
+}
+
+/// How far loading has come, for the start-up probe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadState {
+    /// Instances, clusters and proxies in the tree.
+    pub resources: usize,
+    /// Whether a region is being fetched.
+    pub refreshing: bool,
+    /// Regions fetched since the profile was opened.
+    pub fetched_regions: usize,
 }
 
 impl InventoryView {
@@ -120,8 +133,10 @@ impl InventoryView {
         {
             node.inventory.errors = inventory.errors;
             node.refreshing = false;
+            self.fetched_regions += 1;
             return;
         }
+        self.fetched_regions += 1;
         self.regions.insert(
             inventory.region.clone(),
             RegionNode {
@@ -130,6 +145,22 @@ impl InventoryView {
                 refreshing: false,
             },
         );
+    }
+
+    /// How far loading has come.
+    pub fn load_state(&self) -> LoadState {
+        LoadState {
+            resources: self
+                .regions
+                .values()
+                .map(|node| {
+                    let inventory = &node.inventory;
+                    inventory.instances.len() + inventory.clusters.len() + inventory.proxies.len()
+                })
+                .sum(),
+            refreshing: self.regions.values().any(|node| node.refreshing),
+            fetched_regions: self.fetched_regions,
+        }
     }
 
     /// The identity preflight finished.

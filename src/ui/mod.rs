@@ -9,15 +9,14 @@ mod editor_tabs;
 mod inventory_tree;
 mod jobs_view;
 mod log_view;
+mod probe;
 mod profiles_panel;
 mod settings_window;
 mod sign_in_window;
 mod theme;
 
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
-
 pub use app::ExplorerApp;
+pub use probe::{ProbeExit, ProbeMarks, StartupProbe};
 
 use crate::aws::profiles::AwsFiles;
 use crate::logging::LogBuffer;
@@ -40,7 +39,7 @@ pub struct AppInit {
     /// Recent log lines for the Log view.
     pub log_buffer: LogBuffer,
     /// Measures time to first frame (for `scripts/bench`).
-    pub first_frame: Option<FirstFrameProbe>,
+    pub probe: Option<StartupProbe>,
 }
 
 impl AppInit {
@@ -73,7 +72,7 @@ impl AppInit {
             last_profile,
             aws_files,
             log_buffer,
-            first_frame: None,
+            probe: None,
         })
     }
 }
@@ -91,45 +90,5 @@ pub fn native_options() -> eframe::NativeOptions {
         // kittest's renderer, so the choice is made here explicitly.)
         renderer: eframe::Renderer::Glow,
         ..Default::default()
-    }
-}
-
-/// Records how long after process start the first frame was on screen, and can close the window
-/// then (`--exit-after-first-frame`).
-#[derive(Clone)]
-pub struct FirstFrameProbe {
-    started: Instant,
-    exit_after: bool,
-    elapsed: Arc<OnceLock<Duration>>,
-}
-
-impl FirstFrameProbe {
-    /// A probe timing from `started`.
-    pub fn new(started: Instant, exit_after: bool) -> Self {
-        Self {
-            started,
-            exit_after,
-            elapsed: Arc::new(OnceLock::new()),
-        }
-    }
-
-    /// The measured time, once the first frame was shown.
-    pub fn first_frame(&self) -> Option<Duration> {
-        self.elapsed.get().copied()
-    }
-
-    /// Called at the start of every frame with the frame number: frame 1 starts once frame 0
-    /// was painted and presented.
-    fn on_frame(&self, ctx: &egui::Context, frame_number: u64) {
-        match frame_number {
-            0 => ctx.request_repaint(),
-            1 => {
-                let _ = self.elapsed.set(self.started.elapsed());
-                if self.exit_after {
-                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-                }
-            }
-            _ => {}
-        }
     }
 }

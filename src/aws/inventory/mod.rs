@@ -2,6 +2,7 @@
 //! RDS Proxies (with endpoints and targets) and SSM targets. Calls within a region run
 //! concurrently; each failure is kept next to what did load.
 
+pub mod cache;
 pub mod model;
 mod rds;
 mod ssm;

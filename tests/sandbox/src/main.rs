@@ -30,7 +30,21 @@ enum CliCommand {
         /// /sandbox/approve` or the device page.
         #[arg(long)]
         auto_approve: bool,
+        /// Also create COUNT plain PostgreSQL instances `bench-…` in REGION (repeatable), e.g.
+        /// `--seed-instances eu-west-1=125`, for benchmarks and demos of a large inventory.
+        #[arg(long = "seed-instances", value_name = "REGION=COUNT", value_parser = region_count)]
+        seed_instances: Vec<(String, usize)>,
     },
+}
+
+fn region_count(text: &str) -> Result<(String, usize), String> {
+    let (region, count) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected REGION=COUNT, got {text:?}"))?;
+    let count = count
+        .parse()
+        .map_err(|_| format!("COUNT must be a number, got {count:?}"))?;
+    Ok((region.to_owned(), count))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -61,7 +75,11 @@ fn report_error(err: &anyhow::Error) {
 
 fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
-        CliCommand::Up { only, auto_approve } => {
+        CliCommand::Up {
+            only,
+            auto_approve,
+            seed_instances,
+        } => {
             let mut options = match only {
                 None => SandboxOptions::default(),
                 Some(Service::Pg) => SandboxOptions::pg_only(),
@@ -70,12 +88,12 @@ fn run() -> anyhow::Result<()> {
             if auto_approve && let Some(aws) = options.aws.as_mut() {
                 aws.device_approval = DeviceApproval::Automatic;
             }
-            up(&options)
+            up(&options, &seed_instances)
         }
     }
 }
 
-fn up(options: &SandboxOptions) -> anyhow::Result<()> {
+fn up(options: &SandboxOptions, seed_instances: &[(String, usize)]) -> anyhow::Result<()> {
     // Installed before starting anything, so a signal during the start still ends in a clean stop.
     let (stop_sender, stop_receiver) = mpsc::sync_channel(1);
     ctrlc::set_handler(move || {
@@ -85,6 +103,15 @@ fn up(options: &SandboxOptions) -> anyhow::Result<()> {
     .context("installing the SIGINT/SIGTERM handler")?;
 
     let sandbox = Sandbox::start(options).context("starting the sandbox")?;
+    if !seed_instances.is_empty() {
+        let aws = sandbox
+            .aws
+            .as_ref()
+            .context("--seed-instances needs the AWS side of the sandbox")?;
+        for (region, count) in seed_instances {
+            aws.seed_instances(region, "bench", *count)?;
+        }
+    }
     print_info(&sandbox.info())?;
     stop_receiver
         .recv()
