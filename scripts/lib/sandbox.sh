@@ -1,15 +1,20 @@
 # Sourced by the scripts that run the app against the sandbox (bench, screenshot, demo).
+#   sandbox_build  builds `rds-sandbox` (call it before changing HOME: cargo needs the real one).
 #   sandbox_up DIR [rds-sandbox up options…]  starts `rds-sandbox up` in the background, waits for
 #       its JSON line and exports AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE / AWS_PROFILE for
 #       the sandbox's static-key profile. SANDBOX_JSON holds the line.
 #   sandbox_down  stops it (SIGTERM: it removes its files and processes).
-# Needs CARGO_TARGET_DIR (scripts/lib/env.sh) and builds the sandbox binary in release.
+# Needs CARGO_TARGET_DIR (scripts/lib/env.sh).
+
+sandbox_build() {
+  # A debug build: a test fixture, built by the test suite already (deps are at opt-level 1).
+  cargo build --locked -p rds-explorer-sandbox --bin rds-sandbox >&2
+}
 
 sandbox_up() {
   local dir=$1
   shift
-  cargo build --release --locked -p rds-explorer-sandbox --bin rds-sandbox >&2
-  "$CARGO_TARGET_DIR/release/rds-sandbox" up "$@" >"$dir/sandbox.json" 2>"$dir/sandbox.log" &
+  "$CARGO_TARGET_DIR/debug/rds-sandbox" up "$@" >"$dir/sandbox.json" 2>"$dir/sandbox.log" &
   SANDBOX_PID=$!
   local waited=0
   until [ -s "$dir/sandbox.json" ]; do

@@ -10,7 +10,7 @@ use super::{Event, Outbox, Shared};
 use crate::aws::error::AwsErrorKind;
 use crate::aws::identity::caller_identity;
 use crate::aws::inventory::{RegionInventory, cache, enabled_regions, fetch_region};
-use crate::aws::profiles::Profile;
+use crate::aws::profiles::{Profile, load_profiles};
 use crate::aws::sdk::{home_region, sdk_config};
 use crate::jobs::{Progress, UserError};
 
@@ -45,7 +45,7 @@ async fn check_and_refresh(
     profile: &str,
     mut regions: Vec<String>,
 ) {
-    let Some(profile) = find_profile(shared, profile) else {
+    let Some(profile) = wait_for_profile(shared, profile).await else {
         return;
     };
     identity_job(shared, outbox, &profile);
@@ -96,6 +96,28 @@ pub(super) async fn refresh(
             );
         }
     }
+}
+
+/// The profile named `name`, reading the AWS files first when the profile list has not been
+/// loaded yet (a profile opened at start, before `LoadProfiles` finished).
+async fn wait_for_profile(shared: &Arc<Shared>, name: &str) -> Option<Profile> {
+    let loaded = shared
+        .profiles
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_some();
+    if !loaded {
+        let files = shared.aws_files.clone();
+        let list = tokio::task::spawn_blocking(move || load_profiles(&files))
+            .await
+            .ok()?;
+        shared
+            .profiles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(list);
+    }
+    find_profile(shared, name)
 }
 
 pub(super) fn find_profile(shared: &Shared, name: &str) -> Option<Profile> {

@@ -76,7 +76,7 @@ impl ExplorerApp {
             paths: init.paths,
             settings: init.settings,
             problems: init.problems,
-            profiles: ProfilesPanel::new(init.last_profile),
+            profiles: ProfilesPanel::new(init.last_profile.clone()),
             inventory: InventoryView::default(),
             tabs: EditorTabs::default(),
             jobs: JobsView::default(),
@@ -93,6 +93,12 @@ impl ExplorerApp {
         };
         app.send(Command::LoadProfiles);
         app.profiles.set_loading();
+        // The profile used last time most likely stays selected: show its cached inventory while
+        // the profile list is still being read. Another selection replaces it when the list says so.
+        if let Some(profile) = init.last_profile {
+            app.inventory.open(&profile);
+            app.send(Command::OpenProfile { profile });
+        }
         app
     }
 
@@ -224,6 +230,8 @@ impl ExplorerApp {
     /// Opens the selected profile in the inventory tree unless it is already open.
     fn open_selected_profile(&mut self) {
         let Some(profile) = self.profiles.selected().map(str::to_owned) else {
+            // No profile left (the one opened at start is gone): show nothing stale.
+            self.inventory = InventoryView::default();
             return;
         };
         if self.inventory.profile() != Some(profile.as_str()) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::inventory_tree::LoadState;
 
 /// Longest the probe waits for the inventory before closing the window anyway.
-const INVENTORY_TIMEOUT: Duration = Duration::from_secs(120);
+const INVENTORY_TIMEOUT: Duration = Duration::from_mins(2);
 
 /// When the probe closes the window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
