@@ -47,8 +47,6 @@ pub fn store(database: &Database, inventory: &RegionInventory) -> Result<(), Inv
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
-
     use super::*;
     use crate::aws::inventory::DbInstance;
 
