@@ -208,25 +208,30 @@ pub fn details_ui(ui: &mut egui::Ui, selection: &Selection, inventory: &RegionIn
     ui.heading(title);
     ui.separator();
     egui::ScrollArea::vertical().show(ui, |ui| {
-        egui::Grid::new("details_grid")
-            .num_columns(3)
-            .striped(true)
-            .spacing([8.0, 4.0])
-            .show(ui, |ui| {
-                for (field, value) in &rows {
+        // Field names and Copy buttons are short; values take the rest of the pane's width and
+        // wrap there (rows laid out one by one, so a tall value never overlaps the next row).
+        let label_width = 110.0;
+        let value_width = (ui.available_width() - label_width - 70.0).max(120.0);
+        let top_left = egui::Layout::top_down(egui::Align::Min);
+        for (field, value) in &rows {
+            ui.horizontal_top(|ui| {
+                ui.allocate_ui_with_layout(egui::vec2(label_width, 0.0), top_left, |ui| {
+                    ui.set_width(label_width);
                     ui.weak(*field);
+                });
+                ui.allocate_ui_with_layout(egui::vec2(value_width, 0.0), top_left, |ui| {
+                    ui.set_width(value_width);
                     ui.add(egui::Label::new(value.as_str()).wrap());
-                    let copy = ui.small_button("Copy");
-                    let label = format!("Copy {field}");
-                    copy.widget_info(|| {
-                        egui::WidgetInfo::labeled(egui::Role::Button, true, &label)
-                    });
-                    if copy.on_hover_text(&label).clicked() {
-                        ui.ctx().copy_text(value.clone());
-                    }
-                    ui.end_row();
+                });
+                let copy = ui.small_button("Copy");
+                let label = format!("Copy {field}");
+                copy.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
+                if copy.on_hover_text(&label).clicked() {
+                    ui.ctx().copy_text(value.clone());
                 }
             });
+            ui.add_space(2.0);
+        }
         if !matches!(selection, Selection::SsmTarget(..)) {
             ui.add_space(8.0);
             ui.strong("Tunnel targets (SSM)");
