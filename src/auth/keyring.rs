@@ -202,7 +202,10 @@ fn account(connection: &str, user: &str) -> String {
 fn unavailable_reason(error: &KeyringError) -> String {
     let text = reason_text(error);
     let lower = text.to_ascii_lowercase();
-    if lower.contains("dbus_session_bus_address") || lower.contains("session bus") {
+    let no_bus = lower.contains("dbus_session_bus_address")
+        || lower.contains("session bus")
+        || lower.contains("failed to connect to address");
+    if no_bus {
         format!("no D-Bus session bus ({text})")
     } else if lower.contains("org.freedesktop.secrets") || lower.contains("serviceunknown") {
         format!("no Secret Service on the session bus ({text})")
@@ -281,6 +284,10 @@ mod tests {
         assert!(failure.next_step().contains("Unlock"));
         let reason = unavailable_reason(&KeyringError::PlatformFailure(
             "D-Bus error: DBUS_SESSION_BUS_ADDRESS not set".into(),
+        ));
+        assert!(reason.starts_with("no D-Bus session bus"), "{reason}");
+        let reason = unavailable_reason(&KeyringError::PlatformFailure(
+            "zbus error: Failed to connect to address `unix:path=/run/user/0/bus`".into(),
         ));
         assert!(reason.starts_with("no D-Bus session bus"), "{reason}");
     }

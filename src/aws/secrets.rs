@@ -187,14 +187,14 @@ mod tests {
     fn rds_format_secrets_parse_and_hide_the_password() {
         let text = Secret::from(
             r#"{"engine":"postgres","host":"db.abc.eu-west-1.rds.amazonaws.com","port":5432,
-               "username":"app","password":"pa\"ss:word","dbname":"shop"}"#,
+               "username":"app","password":"s3cr3t\"pw","dbname":"shop"}"#,
         );
         let credentials = parse_db_credentials(ARN, &text).unwrap();
         assert_eq!(credentials.user, "app");
-        assert_eq!(credentials.password.expose(), "pa\"ss:word");
+        assert_eq!(credentials.password.expose(), "s3cr3t\"pw");
         assert_eq!(credentials.port, Some(5432));
         assert_eq!(credentials.database.as_deref(), Some("shop"));
-        assert!(!format!("{credentials:?}").contains("word"));
+        assert!(!format!("{credentials:?}").contains("s3cr3t"));
 
         // The RDS-managed master user secret has only these two.
         let managed = Secret::from(r#"{"username":"admin","password":"x","port":"3306"}"#);

@@ -124,13 +124,13 @@ pub fn classify_source(error: &(dyn Error + 'static)) -> Failure {
 
 /// Names the cause of a server error from its SQLSTATE and message.
 pub fn from_server(code: &SqlState, message: &str) -> Failure {
-    if *code == SqlState::INVALID_PASSWORD {
-        if message.starts_with("PAM authentication failed") {
-            return Failure::IamTokenRefused;
-        }
-        if message.starts_with("password authentication failed") {
-            return Failure::PasswordRefused;
-        }
+    // PostgreSQL reports a PAM refusal with 28000, a password one with 28P01.
+    if message.starts_with("PAM authentication failed") {
+        return Failure::IamTokenRefused;
+    }
+    if *code == SqlState::INVALID_PASSWORD && message.starts_with("password authentication failed")
+    {
+        return Failure::PasswordRefused;
     }
     if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
         if message.starts_with("no pg_hba.conf entry") {
@@ -266,7 +266,7 @@ mod tests {
     fn server_errors_are_told_apart_by_code_and_message() {
         let cases = [
             (
-                SqlState::INVALID_PASSWORD,
+                SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
                 "PAM authentication failed for user \"iam_user\"",
                 Failure::IamTokenRefused,
             ),

@@ -51,7 +51,7 @@ def seed(moto_url):
     sandboxdb_port = int(line)
 
     # moto defaults to postgres 9.3.3 / mysql 5.6.21 without EngineVersion: always pass one.
-    rds.create_db_instance(
+    sandboxdb = rds.create_db_instance(
         DBInstanceIdentifier="sandboxdb",
         Engine="postgres",
         EngineVersion="15.4",
