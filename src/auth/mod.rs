@@ -3,7 +3,9 @@
 //!
 //! Signing is pure computation over credentials and a clock reading; resolving credentials from a
 //! profile's SDK configuration is the only part that may wait (SSO, assume-role). Tokens leave
-//! this module wrapped in [`crate::secret::Secret`]; nothing here logs or stores them.
+//! this module wrapped in [`crate::secret::Secret`]; nothing here logs or stores them. Passwords
+//! for password auth are kept in the OS keyring (`keyring`), never in a file.
 
 pub mod endpoint;
+pub mod keyring;
 pub mod token;

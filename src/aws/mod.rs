@@ -2,8 +2,10 @@
 //! later issues) inventory, IAM token signing and Secrets Manager. No UI types here.
 
 pub mod error;
+pub mod iam_simulation;
 pub mod identity;
 pub mod inventory;
 pub mod profiles;
 pub mod sdk;
+pub mod secrets;
 pub mod sso;

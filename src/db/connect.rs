@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::db::diagnose::{self, Failure, FailureContext};
 use crate::jobs::{UserError, error_chain};
 use crate::secret::Secret;
 
@@ -58,27 +59,16 @@ pub struct ConnectError {
 }
 
 impl ConnectError {
-    /// The error with what to do next, worked out from the cause.
+    /// What went wrong, named from the error values (see [`diagnose`]).
+    pub fn failure(&self) -> Failure {
+        diagnose::classify(self)
+    }
+
+    /// The error with what to do next, worked out from the cause. With more context (what was
+    /// sent, the security groups from the inventory) use [`Failure::explain`] directly.
     pub fn to_user_error(&self) -> UserError {
-        let text = error_chain(self);
-        let next_step = if text.contains("certificate")
-            || text.contains("CertNotValidForName")
-            || text.contains("UnknownIssuer")
-        {
-            format!(
-                "The server's TLS certificate was not accepted for {}; check the host name, or add its CA file in Settings",
-                self.endpoint.host
-            )
-        } else if text.contains("PAM authentication failed") {
-            "IAM authentication failed: check that the user is in rds_iam and the token was signed for this endpoint".to_owned()
-        } else if text.contains("password authentication failed") {
-            "Check the user name and password".to_owned()
-        } else if text.contains("timed out") || text.contains("Connection refused") {
-            "The server did not answer: check the route (direct or SSM tunnel) and the security group".to_owned()
-        } else {
-            "Check the connection settings and try again".to_owned()
-        };
-        UserError::new(text, next_step)
+        self.failure()
+            .explain(&FailureContext::of(self), &error_chain(&self.source))
     }
 }
 

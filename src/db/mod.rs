@@ -3,4 +3,5 @@
 //! schema and grants. No UI types here.
 
 pub mod connect;
+pub mod diagnose;
 pub mod tls;

@@ -8,11 +8,16 @@
 
 mod app_ui;
 mod cli;
+mod connect_errors;
+mod diagnose;
 mod iam_auth;
 mod inventory;
+mod keyring;
 mod layering;
 mod query_values;
 mod sandbox_tls;
+mod secrets_manager;
+mod secrets_scan;
 mod sso;
 mod token;
 mod util;

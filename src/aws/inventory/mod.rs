@@ -68,6 +68,41 @@ pub async fn fetch_region(config: &SdkConfig, profile: &str, region: &str) -> Re
     inventory
 }
 
+/// Only the databases of one region (instances, clusters, proxies; no SSM targets), for looking
+/// one up by its endpoint. Failed calls are in `errors`, as with [`fetch_region`].
+pub async fn fetch_databases(config: &SdkConfig, region: &str) -> RegionInventory {
+    let client = aws_sdk_rds::Client::new(config);
+    let (instances, clusters, proxies) = tokio::join!(
+        rds::instances(&client, region),
+        rds::clusters(&client, region),
+        rds::proxies(&client, region),
+    );
+    let mut inventory = RegionInventory {
+        region: region.to_owned(),
+        fetched_at_secs: time::OffsetDateTime::now_utc().unix_timestamp(),
+        ..RegionInventory::default()
+    };
+    match instances {
+        Ok(instances) => inventory.instances = instances,
+        Err(error) => inventory.errors.push(error),
+    }
+    match clusters {
+        Ok((clusters, error)) => {
+            inventory.clusters = clusters;
+            inventory.errors.extend(error);
+        }
+        Err(error) => inventory.errors.push(error),
+    }
+    match proxies {
+        Ok((proxies, errors)) => {
+            inventory.proxies = proxies;
+            inventory.errors.extend(errors);
+        }
+        Err(error) => inventory.errors.push(error),
+    }
+    inventory
+}
+
 /// The regions enabled for the account (EC2 `DescribeRegions`), sorted.
 pub async fn enabled_regions(config: &SdkConfig) -> Result<Vec<String>, AwsCallError> {
     let region = config.region().map(ToString::to_string).unwrap_or_default();

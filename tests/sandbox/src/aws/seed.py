@@ -11,6 +11,8 @@ Everything is deterministic except what moto itself randomises (EC2 instance ids
 proxy endpoints, cluster endpoints).
 """
 
+import base64
+import hashlib
 import json
 import sys
 
@@ -49,7 +51,7 @@ def seed(moto_url):
     sandboxdb_port = int(line)
 
     # moto defaults to postgres 9.3.3 / mysql 5.6.21 without EngineVersion: always pass one.
-    rds.create_db_instance(
+    sandboxdb = rds.create_db_instance(
         DBInstanceIdentifier="sandboxdb",
         Engine="postgres",
         EngineVersion="15.4",
@@ -57,12 +59,15 @@ def seed(moto_url):
         AllocatedStorage=20,
         DBName="app",
         MasterUsername="admin",
-        MasterUserPassword="sandbox-admin-pass",
+        # RDS keeps the master password in a managed secret (MasterUserSecret in the answer).
+        ManageMasterUserPassword=True,
         Port=sandboxdb_port,
         EnableIAMDatabaseAuthentication=True,
         Tags=[{"Key": "env", "Value": "dev"}, {"Key": "team", "Value": "data"}],
         **in_vpc,
-    )
+    )["DBInstance"]
+    secrets = secrets_for_sandboxdb(moto_url, region, sandboxdb, sandboxdb_port)
+    iam_policies(moto_url, region)
     rds.create_db_instance(
         DBInstanceIdentifier="legacy-mysql",
         Engine="mysql",
@@ -154,7 +159,83 @@ def seed(moto_url):
             }
         ],
         "ec2_instances": ec2_instances,
+        **secrets,
     }
+
+
+# The sandbox PostgreSQL's fixed throwaway logins (rds_sandbox's pg.rs); an end-to-end test
+# connects with what the secrets say, so a mismatch fails there.
+PG_ADMIN = ("admin", "admin")
+PG_APP = ("app", "app-pass")
+APP_SECRET_NAME = "sandbox/sandboxdb/app"
+
+
+def secrets_for_sandboxdb(moto_url, region, sandboxdb, port):
+    """Makes the RDS-managed master user secret hold the sandbox PostgreSQL's admin login (moto
+    fills it with a password of its own; on AWS it is RDS's), and creates an RDS-format secret
+    for the password user `app`."""
+    secretsmanager = client("secretsmanager", moto_url, region)
+    master_arn = sandboxdb["MasterUserSecret"]["SecretArn"]
+    user, password = PG_ADMIN
+    secretsmanager.put_secret_value(
+        SecretId=master_arn,
+        SecretString=json.dumps({"username": user, "password": password}),
+    )
+    user, password = PG_APP
+    app = secretsmanager.create_secret(
+        Name=APP_SECRET_NAME,
+        Description="RDS Explorer sandbox: the password user of sandboxdb",
+        SecretString=json.dumps(
+            {
+                "engine": "postgres",
+                "host": sandboxdb["Endpoint"]["Address"],
+                "port": port,
+                "username": user,
+                "password": password,
+                "dbname": "app",
+                "dbInstanceIdentifier": "sandboxdb",
+            }
+        ),
+    )
+    return {"sandboxdb_master_secret_arn": master_arn, "app_secret_arn": app["ARN"]}
+
+
+def dbi_resource_id(db_instance_identifier):
+    """The DbiResourceId the AWS front reports (ids.rs: `db-` and 26 base32 characters of a
+    SHA-256)."""
+    digest = hashlib.sha256(f"rds-sandbox/dbi/{db_instance_identifier}".encode()).digest()
+    return "db-" + base64.b32encode(digest).decode()[:26]
+
+
+# The identity every sandbox access key has (moto answers GetCallerIdentity with user/moto).
+CALLER_USER = "moto"
+
+
+def iam_policies(moto_url, region):
+    """Gives the caller's IAM user `rds-db:connect` as `iam_user` on sandboxdb (its exact dbuser
+    ARN, as an admin would write it) and an explicit deny as `admin` anywhere, for the AWS
+    front's SimulatePrincipalPolicy."""
+    iam = client("iam", moto_url, region)
+    iam.create_user(UserName=CALLER_USER)
+    dbuser = f"arn:aws:rds-db:{region}:123456789012:dbuser"
+    policies = {
+        "sandboxdb-iam-user": {
+            "Effect": "Allow",
+            "Action": "rds-db:connect",
+            "Resource": f"{dbuser}:{dbi_resource_id('sandboxdb')}/iam_user",
+        },
+        "no-admin-by-iam": {
+            "Effect": "Deny",
+            "Action": "rds-db:*",
+            "Resource": f"{dbuser}:*/admin",
+        },
+    }
+    for name, statement in policies.items():
+        iam.put_user_policy(
+            UserName=CALLER_USER,
+            PolicyName=name,
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
 
 
 SUBNET_GROUP = "sandbox-subnets"

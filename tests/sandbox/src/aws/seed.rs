@@ -41,6 +41,14 @@ pub struct SeedInfo {
     pub db_proxies: Vec<SeededProxy>,
     /// EC2 instances (`bastion` with an SSM agent, `worker` without).
     pub ec2_instances: Vec<SeededEc2Instance>,
+    /// `sandboxdb`'s RDS-managed master user secret (`MasterUserSecret.SecretArn`), holding the
+    /// sandbox PostgreSQL's `admin` login as `{"username","password"}`.
+    #[serde(default)]
+    pub sandboxdb_master_secret_arn: String,
+    /// An RDS-format secret (`sandbox/sandboxdb/app`) with the password user `app`'s login, host,
+    /// port and database.
+    #[serde(default)]
+    pub app_secret_arn: String,
 }
 
 /// A seeded Aurora cluster.

@@ -9,6 +9,7 @@
 
 pub(crate) mod cluster_endpoints;
 mod control;
+mod iam_simulation;
 pub(crate) mod proxy_endpoints;
 mod query;
 mod ssm;

@@ -1,7 +1,9 @@
 //! Query-protocol calls (RDS, EC2, IAM, STS: form-encoded `Action=…`): denied actions answer
 //! `AccessDenied` as AWS does, RDS `DescribeDBProxyEndpoints` and `DescribeDBClusterEndpoints`
 //! are served here (with [`describe_all`] asking moto what exists), and RDS responses get a
-//! distinct `DbiResourceId` per instance. The rest goes to moto unchanged.
+//! distinct `DbiResourceId` per instance. IAM `SimulatePrincipalPolicy` is served by
+//! `iam_simulation.rs`, and STS `GetCallerIdentity` names moto's user with its IAM ARN. The rest
+//! goes to moto unchanged.
 
 use bytes::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -9,8 +11,8 @@ use hyper::{Method, StatusCode};
 
 use super::state::lock;
 use super::{
-    Ctx, FrontRequest, FrontResponse, bad_gateway, cluster_endpoints, proxy_endpoints, response,
-    with_header,
+    Ctx, FrontRequest, FrontResponse, bad_gateway, cluster_endpoints, iam_simulation,
+    proxy_endpoints, response, with_header,
 };
 use crate::aws::ids::{self, MOTO_DBI_RESOURCE_ID, dbi_resource_id};
 use crate::aws::xml::{self, Element, escape};
@@ -18,6 +20,8 @@ use crate::aws::{ACCOUNT_ID, DEFAULT_REGION};
 
 /// The caller every `AccessDenied` names: moto's identity for any access key.
 pub(crate) const CALLER_ARN: &str = "arn:aws:iam::123456789012:user/moto";
+/// What moto itself answers `GetCallerIdentity` with for a key it did not issue.
+const MOTO_CALLER_ARN: &str = "arn:aws:sts::123456789012:user/moto";
 
 /// One query-protocol call.
 pub(crate) struct QueryCall {
@@ -86,6 +90,9 @@ pub(crate) async fn handle(ctx: &Ctx, request: &FrontRequest, call: &QueryCall) 
     if lock(&ctx.state).is_denied(&call.service, &call.action) {
         return access_denied(call);
     }
+    if call.service == "iam" && call.action == "SimulatePrincipalPolicy" {
+        return iam_simulation::simulate(ctx, request, call).await;
+    }
     if call.service == "rds" {
         match call.action.as_str() {
             "DescribeDBProxyEndpoints" => {
@@ -105,6 +112,14 @@ pub(crate) async fn handle(ctx: &Ctx, request: &FrontRequest, call: &QueryCall) 
                     .and_then(rewrite_dbi_resource_ids)
             {
                 moto.body = body.into();
+            }
+            if call.service == "sts"
+                && call.action == "GetCallerIdentity"
+                && let Ok(body) = std::str::from_utf8(&moto.body)
+            {
+                // moto names its default caller `arn:aws:sts::…:user/moto`; STS names an IAM user
+                // with its IAM ARN, which is also what every AccessDenied here says.
+                moto.body = body.replace(MOTO_CALLER_ARN, CALLER_ARN).into();
             }
             moto.into_response()
         }
