@@ -6,8 +6,25 @@ use crate::aws::error::AwsCallError;
 use crate::aws::identity::Identity;
 use crate::aws::inventory::RegionInventory;
 use crate::aws::profiles::ProfileList;
+use crate::db::diagnose::Diagnosis;
 use crate::jobs::{JobId, JobUpdate, UserError};
-use crate::store::Settings;
+use crate::secret::Secret;
+use crate::store::{SavedConnection, Settings};
+
+/// A login the connect dialog asks for.
+#[derive(Clone, Debug)]
+pub struct ConnectRequest {
+    /// What to connect to and how.
+    pub connection: SavedConnection,
+    /// The saved connection this edits (it may be renamed).
+    pub replacing: Option<String>,
+    /// Save the connection (no secrets) before connecting.
+    pub save: bool,
+    /// A password typed in the dialog (password mode).
+    pub typed_password: Option<Secret>,
+    /// Save the typed password in the OS keyring once the login worked.
+    pub save_password: bool,
+}
 
 /// What the UI asks the backend to do.
 #[derive(Debug)]
@@ -37,6 +54,14 @@ pub enum Command {
         /// The profile.
         profile: String,
     },
+    /// Read the saved connections.
+    LoadConnections,
+    /// Log in once and report the server version (a Job).
+    TestConnection(ConnectRequest),
+    /// Save the connection if asked, log in and open a session (a Job).
+    Connect(ConnectRequest),
+    /// Download AWS's current RDS CA bundle (a Job); `None` = the global bundle URL.
+    UpdateCaBundle(Option<String>),
 }
 
 /// What happened in the backend.
@@ -106,4 +131,10 @@ pub enum Event {
     SettingsSaveFailed(UserError),
     /// The CA file dialog closed; `None` when it was cancelled or could not open.
     CaFilePicked(Option<PathBuf>),
+    /// The saved connections, after loading or a save.
+    ConnectionsLoaded(Vec<SavedConnection>),
+    /// A connection test ended: the server version, or why not (with the IAM checklist).
+    ConnectionTested(Result<String, (UserError, Option<Diagnosis>)>),
+    /// A connect failed (the dialog stays open with the reason).
+    ConnectFailed((UserError, Option<Diagnosis>)),
 }

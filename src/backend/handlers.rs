@@ -28,6 +28,12 @@ pub(super) async fn run(command: Command, shared: Arc<Shared>, outbox: Outbox) {
         Command::CancelJob(id) => {
             shared.jobs.cancel(id);
         }
+        Command::LoadConnections => super::connect::load(&shared, &outbox).await,
+        Command::TestConnection(request) => {
+            super::connect::test_connection(&shared, &outbox, request);
+        }
+        Command::Connect(request) => super::connect::test_connection(&shared, &outbox, request),
+        Command::UpdateCaBundle(url) => super::connect::update_bundle(&shared, url),
     }
 }
 
@@ -89,6 +95,7 @@ async fn save(shared: &Arc<Shared>, outbox: &Outbox, settings: Settings) {
     let _in_order = shared.settings_write.lock().await;
     let path = shared.paths.settings_file();
     let target = path.clone();
+    let saved = settings.clone();
     let result = tokio::task::spawn_blocking(move || {
         // Refuse a CA file that would make every later connection fail, while the user is here.
         if let Some(ca_file) = &settings.extra_ca_file {
@@ -104,6 +111,10 @@ async fn save(shared: &Arc<Shared>, outbox: &Outbox, settings: Settings) {
     let event = match result {
         Ok(Ok(())) => {
             tracing::info!(path = %path.display(), "settings saved");
+            *shared
+                .settings
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = saved;
             Event::SettingsSaved { path }
         }
         Ok(Err(error)) => {

@@ -100,7 +100,7 @@ pub(super) async fn refresh(
 
 /// The profile named `name`, reading the AWS files first when the profile list has not been
 /// loaded yet (a profile opened at start, before `LoadProfiles` finished).
-async fn wait_for_profile(shared: &Arc<Shared>, name: &str) -> Option<Profile> {
+pub(super) async fn wait_for_profile(shared: &Arc<Shared>, name: &str) -> Option<Profile> {
     let loaded = shared
         .profiles
         .lock()
@@ -133,7 +133,7 @@ pub(super) fn find_profile(shared: &Shared, name: &str) -> Option<Profile> {
         .cloned()
 }
 
-async fn config_for(shared: &Shared, profile: &Profile, region: &str) -> SdkConfig {
+pub(super) async fn config_for(shared: &Shared, profile: &Profile, region: &str) -> SdkConfig {
     let key = (profile.name.clone(), region.to_owned());
     let mut configs = shared.sdk_configs.lock().await;
     if let Some(config) = configs.get(&key) {

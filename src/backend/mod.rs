@@ -4,6 +4,7 @@
 //! No egui types here: the wake closure is a plain `Fn()`.
 
 mod command;
+mod connect;
 mod handlers;
 mod inventory;
 mod sign_in;
@@ -13,11 +14,13 @@ use std::sync::{Arc, Mutex};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
-pub use command::{Command, Event};
+pub use command::{Command, ConnectRequest, Event};
 
 use crate::aws::profiles::{AwsFiles, ProfileList};
 use crate::jobs::{JobRunner, JobUpdate};
-use crate::store::{Database, Paths};
+use crate::auth::keyring::Keyring;
+use crate::auth::token_cache::TokenCache;
+use crate::store::{Database, Paths, Settings};
 
 /// What the backend works with: where files live and the open database.
 pub struct BackendContext {
@@ -27,6 +30,8 @@ pub struct BackendContext {
     pub database: Database,
     /// Where AWS profiles are read from.
     pub aws_files: AwsFiles,
+    /// The settings at start (later ones arrive with `SaveSettings`).
+    pub settings: Settings,
 }
 
 /// The UI's end of the backend: send commands, drain events.
@@ -87,6 +92,12 @@ pub(crate) struct Shared {
     /// and sets up credential providers (and their caches).
     pub(crate) sdk_configs:
         tokio::sync::Mutex<std::collections::HashMap<(String, String), aws_config::SdkConfig>>,
+    /// The settings in force (trust store, production timeout).
+    pub(crate) settings: Mutex<Settings>,
+    /// IAM tokens, reused for up to 14 minutes.
+    pub(crate) tokens: TokenCache,
+    /// The OS keyring, opened on first use.
+    pub(crate) keyring: std::sync::OnceLock<Keyring>,
 }
 
 /// Starts the backend on `runtime`. `wake` is called after each event (the UI passes
@@ -111,6 +122,9 @@ pub fn start(
         settings_write: tokio::sync::Mutex::new(()),
         profiles: Mutex::new(None),
         sdk_configs: tokio::sync::Mutex::new(std::collections::HashMap::new()),
+        settings: Mutex::new(context.settings),
+        tokens: TokenCache::new(),
+        keyring: std::sync::OnceLock::new(),
     });
 
     let job_outbox = outbox.clone();

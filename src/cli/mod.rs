@@ -1,7 +1,8 @@
 //! The command line: no subcommand opens the GUI; subcommands run the same core modules and print
-//! plain text or JSON. Later issues add `query` and `tunnel`.
+//! plain text or JSON.
 
 mod inventory;
+mod query;
 mod sso_login;
 mod token;
 
@@ -87,6 +88,51 @@ pub enum CliCommand {
         #[arg(long, value_name = "RFC3339")]
         signing_time: Option<String>,
     },
+    /// Run SQL and print the rows (`--format text` prints exactly what `psql -At` prints).
+    Query {
+        /// A saved connection (the flags below override its fields).
+        #[arg(long, required_unless_present = "host")]
+        connection: Option<String>,
+        /// The real endpoint DNS name (TLS name and IAM token host).
+        #[arg(long)]
+        host: Option<String>,
+        /// Connect the socket to this address instead (a tunnel's 127.0.0.1), like libpq.
+        #[arg(long)]
+        hostaddr: Option<std::net::IpAddr>,
+        /// The socket's port (with --hostaddr: the tunnel's local port).
+        #[arg(long)]
+        port: Option<u16>,
+        /// The endpoint's real port when --port is a tunnel's (the token is signed for it).
+        #[arg(long)]
+        real_port: Option<u16>,
+        /// Database user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Database name.
+        #[arg(long)]
+        dbname: Option<String>,
+        /// How to log in (default: the saved connection's mode, else iam).
+        #[arg(long, value_enum)]
+        auth: Option<query::AuthFlag>,
+        /// Secrets Manager secret ARN or name (with --auth secret).
+        #[arg(long)]
+        secret: Option<String>,
+        /// The AWS profile (default: the connection's, else `AWS_PROFILE`, else `default`).
+        #[arg(long)]
+        profile: Option<String>,
+        /// The database's region (default: from an RDS host name, else the profile's).
+        #[arg(long)]
+        region: Option<String>,
+        /// A PEM file of extra CA certificates to trust.
+        #[arg(long)]
+        ca_file: Option<std::path::PathBuf>,
+        /// The SQL to run (several statements: each result in turn).
+        #[arg(short = 'c', long = "command", value_name = "SQL")]
+        sql: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = query::QueryFormat::Text)]
+        format: query::QueryFormat,
+    },
 }
 
 /// Output formats.
@@ -127,6 +173,40 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
                 region,
                 profile,
                 signing_time,
+            },
+        ),
+        CliCommand::Query {
+            connection,
+            host,
+            hostaddr,
+            port,
+            real_port,
+            user,
+            dbname,
+            auth,
+            secret,
+            profile,
+            region,
+            ca_file,
+            sql,
+            format,
+        } => query::run(
+            runtime,
+            &query::QueryArgs {
+                connection,
+                host,
+                hostaddr,
+                port,
+                real_port,
+                user,
+                dbname,
+                auth,
+                secret,
+                profile,
+                region,
+                ca_file,
+                sql,
+                format: Some(format),
             },
         ),
     }

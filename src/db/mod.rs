@@ -2,6 +2,9 @@
 //! when the socket goes to a tunnel's `127.0.0.1` port, and (from later issues) streaming queries,
 //! schema and grants. No UI types here.
 
+pub mod ca_update;
 pub mod connect;
 pub mod diagnose;
+pub mod open;
+pub mod safety;
 pub mod tls;

@@ -14,6 +14,7 @@
 
 pub mod bench;
 mod fetch;
+pub mod output;
 pub mod render;
 mod session;
 mod settings;

@@ -6,12 +6,17 @@
 
 mod aside;
 mod atomic;
+mod connections;
 mod database;
 mod paths;
 mod settings;
 
 pub use aside::StartupProblem;
 pub use atomic::write_atomic;
+pub use connections::{
+    AuthMode, ConnectionsError, Route, SavedConnection, load_connections, save_connections,
+    upsert as upsert_connection,
+};
 pub use database::{CacheEntry, Database, DatabaseError};
 pub use paths::{Paths, PathsError};
 pub use settings::{

@@ -48,6 +48,16 @@ impl Paths {
         self.config_dir.join("settings.toml")
     }
 
+    /// The saved connections (no secrets).
+    pub fn connections_file(&self) -> PathBuf {
+        self.config_dir.join("connections.toml")
+    }
+
+    /// The RDS CA bundle downloaded by "Update CA bundle".
+    pub fn downloaded_ca_bundle(&self) -> PathBuf {
+        crate::db::ca_update::downloaded_bundle_path(&self.config_dir)
+    }
+
     /// The SQLite database with history and caches.
     pub fn database_file(&self) -> PathBuf {
         self.data_dir.join("rds-explorer.sqlite3")

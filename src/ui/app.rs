@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 use super::banner::banner_ui;
+use super::connections_panel::ConnectionsUi;
 use super::details_pane::details_ui;
 use super::editor_tabs::{EditorTabs, TabsAction};
 use super::inventory_tree::{InventoryAction, InventoryView, Selection};
@@ -15,6 +16,7 @@ use super::profiles_panel::{ProfilesAction, ProfilesPanel};
 use super::settings_window::{SettingsAction, SettingsWindow};
 use super::sign_in_window::{SignInAction, SignInPrompt, sign_in_window};
 use super::{AppInit, StartupProbe, theme};
+use crate::aws::inventory::draft::ResourceRef;
 use crate::backend::{self, BackendContext, BackendHandle, Command, Event};
 use crate::jobs::{JobOutcome, JobUpdate};
 use crate::store::{Paths, Settings, StartupProblem};
@@ -48,6 +50,7 @@ pub struct ExplorerApp {
     log: LogView,
     bottom_tab: BottomTab,
     settings_window: SettingsWindow,
+    connections: ConnectionsUi,
     sign_in: Option<SignInPrompt>,
     /// A page to open in the browser on the next frame (events arrive outside `ui`).
     open_url: Option<String>,
@@ -68,6 +71,7 @@ impl ExplorerApp {
             paths: init.paths.clone(),
             database: init.database,
             aws_files: init.aws_files,
+            settings: init.settings.clone(),
         };
         let wake_ctx = ctx.clone();
         let backend = backend::start(runtime, context, move || wake_ctx.request_repaint());
@@ -83,6 +87,7 @@ impl ExplorerApp {
             log: LogView::new(init.log_buffer),
             bottom_tab: BottomTab::Jobs,
             settings_window: SettingsWindow::default(),
+            connections: ConnectionsUi::default(),
             sign_in: None,
             open_url: None,
             status: Status {
@@ -92,6 +97,7 @@ impl ExplorerApp {
             probe: init.probe,
         };
         app.send(Command::LoadProfiles);
+        app.send(Command::LoadConnections);
         app.profiles.set_loading();
         // The profile used last time most likely stays selected: show its cached inventory while
         // the profile list is still being read. Another selection replaces it when the list says so.
@@ -121,6 +127,9 @@ impl ExplorerApp {
     }
 
     fn apply(&mut self, event: Event) {
+        let Some(event) = self.connections.apply(event) else {
+            return;
+        };
         match event {
             Event::Job(update) => {
                 if let JobUpdate::Finished {
@@ -182,6 +191,7 @@ impl ExplorerApp {
                     self.set_status(format!("Signed in to {profile}; refreshing"), false);
                 }
             }
+            Event::ConnectionsLoaded(_) | Event::ConnectionTested(_) | Event::ConnectFailed(_) => {}
         }
     }
 
@@ -253,8 +263,8 @@ impl ExplorerApp {
         }
     }
 
-    fn details_panel_ui(&self, ui: &mut egui::Ui) {
-        let Some(selection) = self.inventory.selected() else {
+    fn details_panel_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(selection) = self.inventory.selected().cloned() else {
             return;
         };
         let region = match selection {
@@ -263,8 +273,26 @@ impl ExplorerApp {
             | Selection::Proxy(region, _)
             | Selection::SsmTarget(region, _) => region,
         };
-        if let Some(inventory) = self.inventory.region(region) {
-            details_ui(ui, selection, inventory);
+        let Some(inventory) = self.inventory.region(region) else {
+            return;
+        };
+        if details_ui(ui, &selection, inventory) {
+            let resource = match &selection {
+                Selection::Instance(_, id) => ResourceRef::Instance(id.clone()),
+                Selection::Cluster(_, id) => ResourceRef::Cluster(id.clone()),
+                Selection::Proxy(_, name) => ResourceRef::Proxy(name.clone()),
+                Selection::SsmTarget(..) => return,
+            };
+            let profile = self.inventory.profile().unwrap_or_default().to_owned();
+            let inventory = inventory.clone();
+            if !self.connections.open_for_resource(
+                &profile,
+                &inventory,
+                &resource,
+                &self.settings.production,
+            ) {
+                self.set_status("This resource has no endpoint yet; refresh when it is available", true);
+            }
         }
     }
 
@@ -276,6 +304,7 @@ impl ExplorerApp {
                 self.send(Command::SaveSettings(settings));
             }
             SettingsAction::PickCaFile => self.send(Command::PickCaFile),
+            SettingsAction::UpdateCaBundle => self.send(Command::UpdateCaBundle(None)),
         }
     }
 
@@ -370,6 +399,8 @@ impl eframe::App for ExplorerApp {
                     .show(ui, |ui| {
                         let profiles_action = self.profiles.ui(ui);
                         ui.add_space(6.0);
+                        self.connections.list_ui(ui);
+                        ui.add_space(6.0);
                         let inventory_action = self.inventory.ui(ui, &self.settings.production);
                         (profiles_action, inventory_action)
                     })
@@ -386,6 +417,9 @@ impl eframe::App for ExplorerApp {
             .show(ui, |ui| self.tabs.ui(ui))
             .inner;
         let settings_action = self.settings_window.show(&ctx);
+        if let Some(command) = self.connections.show(&ctx) {
+            self.send(command);
+        }
         if let Some(url) = self.open_url.take() {
             ctx.open_url(egui::OpenUrl::new_tab(url));
         }

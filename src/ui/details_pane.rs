@@ -199,13 +199,20 @@ fn target_rows(inventory: &RegionInventory, id: &str) -> Option<(String, Rows, O
     Some((format!("SSM target {}", target.instance_id), rows, None))
 }
 
-/// Draws the details of `selection` from `inventory`.
-pub fn details_ui(ui: &mut egui::Ui, selection: &Selection, inventory: &RegionInventory) {
+/// Draws the details of `selection` from `inventory`; `true` when Connect… was pressed.
+pub fn details_ui(ui: &mut egui::Ui, selection: &Selection, inventory: &RegionInventory) -> bool {
     let Some((title, rows, vpc)) = rows(selection, inventory) else {
         ui.weak("The selected resource is no longer listed.");
-        return;
+        return false;
     };
     ui.heading(title);
+    let mut connect = false;
+    if !matches!(selection, Selection::SsmTarget(..)) {
+        connect = ui
+            .button("Connect…")
+            .on_hover_text("Open the connect dialog, filled in from this resource")
+            .clicked();
+    }
     ui.separator();
     egui::ScrollArea::vertical().show(ui, |ui| {
         // Field names and Copy buttons are short; values take the rest of the pane's width and
@@ -251,4 +258,5 @@ pub fn details_ui(ui: &mut egui::Ui, selection: &Selection, inventory: &RegionIn
             }
         }
     });
+    connect
 }

@@ -4,6 +4,8 @@
 
 mod app;
 mod banner;
+mod connections_panel;
+mod connect_dialog;
 mod details_pane;
 mod editor_tabs;
 mod inventory_tree;

@@ -13,6 +13,8 @@ pub enum SettingsAction {
     Save(Settings),
     /// Open the native file dialog for the CA file.
     PickCaFile,
+    /// Download AWS's current RDS CA bundle.
+    UpdateCaBundle,
 }
 
 /// State of the Settings window.
@@ -120,6 +122,22 @@ impl SettingsWindow {
                     if ui.button("Clear").clicked() {
                         self.ca_file.clear();
                     }
+                });
+                ui.end_row();
+
+                ui.label("RDS CA bundle");
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("Update CA bundle")
+                        .on_hover_text(
+                            "Download AWS's current global RDS CA bundle (newer regions, \
+                             GovCloud, China) from truststore.pki.rds.amazonaws.com",
+                        )
+                        .clicked()
+                    {
+                        action = Some(SettingsAction::UpdateCaBundle);
+                    }
+                    ui.weak("bundled: 120 certificates");
                 });
                 ui.end_row();
 

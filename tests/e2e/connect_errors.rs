@@ -33,6 +33,7 @@ fn app(cluster: &PgCluster, host: &str) -> ConnectParams {
 fn sandbox_trust(cluster: &PgCluster) -> Arc<rustls::ClientConfig> {
     client_config(&TrustConfig {
         extra_ca_file: Some(cluster.info().ca_file.clone()),
+        ..TrustConfig::default()
     })
     .unwrap()
 }

@@ -32,6 +32,7 @@ impl Env {
         let sandbox = Sandbox::up().unwrap();
         let tls = client_config(&TrustConfig {
             extra_ca_file: Some(sandbox.pg.as_ref().unwrap().info().ca_file.clone()),
+            ..TrustConfig::default()
         })
         .unwrap();
         let aws = sandbox.aws.as_ref().unwrap().info();

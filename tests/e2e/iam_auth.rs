@@ -24,6 +24,7 @@ impl Iam {
         let cluster = PgCluster::start(&PgClusterOptions::default()).unwrap();
         let tls = client_config(&TrustConfig {
             extra_ca_file: Some(cluster.info().ca_file.clone()),
+            ..TrustConfig::default()
         })
         .unwrap();
         Self { cluster, tls }

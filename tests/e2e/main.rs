@@ -14,6 +14,7 @@ mod iam_auth;
 mod inventory;
 mod keyring;
 mod layering;
+mod query_cli;
 mod query_values;
 mod sandbox_tls;
 mod secrets_manager;

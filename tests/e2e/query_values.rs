@@ -28,6 +28,7 @@ impl Sandbox {
         let cluster = PgCluster::start(&PgClusterOptions::default()).unwrap();
         let tls = client_config(&TrustConfig {
             extra_ca_file: Some(cluster.info().ca_file.clone()),
+            ..TrustConfig::default()
         })
         .unwrap();
         Self { cluster, tls }
@@ -113,7 +114,7 @@ fn psql_text(store: &ResultStore) -> String {
     text
 }
 
-const PARITY_TABLE: &str = r#"
+pub(crate) const PARITY_TABLE: &str = r#"
 CREATE TYPE mood AS ENUM ('sad', 'happy', 'very happy');
 CREATE DOMAIN posint AS int4 CHECK (VALUE > 0);
 CREATE TABLE parity (
@@ -174,7 +175,7 @@ INSERT INTO parity VALUES
   NULL, NULL, NULL, NULL, NULL, NULL);
 "#;
 
-const PARITY_QUERY: &str = "SELECT * FROM parity ORDER BY id";
+pub(crate) const PARITY_QUERY: &str = "SELECT * FROM parity ORDER BY id";
 
 /// Types we do not render ourselves: the whole statement comes back as the server's text.
 const FALLBACK_QUERY: &str = "SELECT 1 AS one, point '(1,2)' AS p, int4range(1, 5) AS r, \

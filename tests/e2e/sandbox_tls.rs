@@ -29,6 +29,7 @@ async fn verify_full_to_the_rds_like_name_via_hostaddr_and_wrong_names_or_cas_ar
     let info = cluster.info().clone();
     let trust = client_config(&TrustConfig {
         extra_ca_file: Some(info.ca_file.clone()),
+        ..TrustConfig::default()
     })
     .unwrap();
 

@@ -3,6 +3,7 @@
 //! concurrently; each failure is kept next to what did load.
 
 pub mod cache;
+pub mod draft;
 pub mod model;
 mod rds;
 mod ssm;

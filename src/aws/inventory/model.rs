@@ -50,6 +50,9 @@ pub struct DbInstance {
     pub publicly_accessible: bool,
     /// Master user name.
     pub master_username: Option<String>,
+    /// The database created with the resource (`DBName` / `DatabaseName`), if any.
+    #[serde(default)]
+    pub db_name: Option<String>,
     /// ARN of the RDS-managed master user secret.
     pub master_user_secret_arn: Option<String>,
     /// Tags.
@@ -125,6 +128,9 @@ pub struct DbCluster {
     pub publicly_accessible: bool,
     /// Master user name.
     pub master_username: Option<String>,
+    /// The database created with the resource (`DBName` / `DatabaseName`), if any.
+    #[serde(default)]
+    pub db_name: Option<String>,
     /// ARN of the RDS-managed master user secret.
     pub master_user_secret_arn: Option<String>,
     /// Tags.

@@ -79,6 +79,7 @@ fn instance(db: &rds::DbInstance, region: &str) -> DbInstance {
         security_groups: security_groups(db.vpc_security_groups()),
         publicly_accessible: db.publicly_accessible().unwrap_or(false),
         master_username: db.master_username().map(str::to_owned),
+        db_name: db.db_name().map(str::to_owned),
         master_user_secret_arn: db
             .master_user_secret()
             .and_then(|secret| secret.secret_arn())
@@ -178,6 +179,7 @@ fn cluster(cluster: &rds::DbCluster, region: &str) -> DbCluster {
         security_groups: security_groups(cluster.vpc_security_groups()),
         publicly_accessible: cluster.publicly_accessible().unwrap_or(false),
         master_username: cluster.master_username().map(str::to_owned),
+        db_name: cluster.database_name().map(str::to_owned),
         master_user_secret_arn: cluster
             .master_user_secret()
             .and_then(|secret| secret.secret_arn())

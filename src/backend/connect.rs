@@ -1,0 +1,217 @@
+//! Connection commands: test a connection, open a session, save connections, update the CA
+//! bundle. Each login is a Job: the password comes from the auth mode (IAM token, Secrets
+//! Manager, keyring or typed), TLS is verified against the real endpoint name, and a refused IAM
+//! login runs the diagnosis checklist so the dialog can say which item failed.
+
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+
+use super::inventory::{config_for, wait_for_profile};
+use super::{ConnectRequest, Event, Outbox, Shared};
+use crate::auth::keyring::Keyring;
+use crate::db::ca_update::{GLOBAL_BUNDLE_URL, update_ca_bundle};
+use crate::db::diagnose::Diagnosis;
+use crate::db::open::{OpenError, OpenOptions, open_session};
+use crate::db::safety::Safety;
+use crate::db::tls::{TrustConfig, client_config};
+use crate::jobs::UserError;
+use crate::store::{AuthMode, SavedConnection, load_connections, save_connections};
+
+/// A failed login and, for a refused IAM login, the checklist.
+pub type ConnectFailure = (UserError, Option<Diagnosis>);
+
+/// The trust store from the current settings and the downloaded bundle.
+pub(super) fn trust(shared: &Shared) -> Result<Arc<rustls::ClientConfig>, UserError> {
+    let extra_ca_file = shared
+        .settings
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .extra_ca_file
+        .clone();
+    let trust = TrustConfig {
+        extra_ca_file,
+        downloaded_bundle: Some(shared.paths.downloaded_ca_bundle()),
+        ..TrustConfig::default()
+    };
+    client_config(&trust).map_err(|error| UserError::new(error.to_string(), error.next_step()))
+}
+
+/// The keyring, opened on first use (it may talk to D-Bus).
+fn keyring(shared: &Shared) -> &Keyring {
+    shared.keyring.get_or_init(Keyring::open)
+}
+
+/// The profile's SDK configuration for the connection's region, when its auth needs AWS.
+async fn sdk_for(
+    shared: &Arc<Shared>,
+    connection: &SavedConnection,
+) -> Result<Option<SdkConfig>, UserError> {
+    if connection.auth == AuthMode::Password {
+        return Ok(None);
+    }
+    let Some(name) = &connection.profile else {
+        return Ok(None);
+    };
+    let profile = wait_for_profile(shared, name).await.ok_or_else(|| {
+        UserError::new(
+            format!("the connection's profile \"{name}\" is not in the AWS config"),
+            "Choose another profile in the connection, or add it to ~/.aws/config",
+        )
+    })?;
+    let region = connection
+        .region
+        .clone()
+        .or_else(|| profile.region.clone())
+        .ok_or_else(|| {
+            UserError::new(
+                format!("no region is known for {}", connection.host),
+                "Set the database's region in the connection",
+            )
+        })?;
+    Ok(Some(config_for(shared, &profile, &region).await))
+}
+
+/// What a login needs besides the connection: the profile's SDK configuration (AWS auth
+/// modes), the trust store and the open options (typed password, production guard).
+async fn login_inputs(
+    shared: &Arc<Shared>,
+    request: &ConnectRequest,
+) -> Result<(Option<SdkConfig>, Arc<rustls::ClientConfig>, OpenOptions), ConnectFailure> {
+    let connection = &request.connection;
+    let sdk = sdk_for(shared, connection).await.map_err(|e| (e, None))?;
+    let tls = trust(shared).map_err(|e| (e, None))?;
+    let timeout = {
+        let settings = shared
+            .settings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Duration::from_secs(u64::from(settings.production_statement_timeout_secs))
+    };
+    // Tunnelled routes are opened by the tunnel supervisor (P1·4) and passed as `via`.
+    let options = OpenOptions {
+        via: None,
+        typed_password: request.typed_password.clone(),
+        safety: Safety::for_connection(connection.production, connection.read_only, timeout),
+    };
+    Ok((sdk, tls, options))
+}
+
+/// Saves a typed password in the keyring once it worked, when the user asked to.
+fn remember_password(shared: &Shared, request: &ConnectRequest, user: &str) {
+    let name = &request.connection.name;
+    if let (true, Some(password), false) =
+        (request.save_password, &request.typed_password, name.is_empty())
+        && let Err(error) = keyring(shared).set(name, user, password)
+    {
+        tracing::warn!(%error, "the password could not be saved in the keyring");
+    }
+}
+
+/// Logs in as `request` says (a client outside the session registry: tests of the login). On
+/// failure, runs the diagnosis when it applies.
+pub(super) async fn login(
+    shared: &Arc<Shared>,
+    request: &ConnectRequest,
+) -> Result<tokio_postgres::Client, ConnectFailure> {
+    let (sdk, tls, options) = login_inputs(shared, request).await?;
+    let opened = open_session(
+        &request.connection,
+        options,
+        sdk.as_ref(),
+        tls,
+        &shared.tokens,
+        keyring(shared),
+    )
+    .await;
+    match opened {
+        Ok((client, login)) => {
+            remember_password(shared, request, &login.user);
+            Ok(client)
+        }
+        Err(error) => {
+            let user_error = error.to_user_error();
+            let diagnosis = match (&error, &sdk) {
+                (OpenError::Connect(refused), Some(sdk)) => refused.diagnose(sdk).await,
+                _ => None,
+            };
+            Err((user_error, diagnosis))
+        }
+    }
+}
+
+/// "Test connection": log in, read the server version, log out.
+pub(super) fn test_connection(shared: &Arc<Shared>, outbox: &Outbox, request: ConnectRequest) {
+    let shared_job = Arc::clone(shared);
+    let outbox = outbox.clone();
+    let title = format!("Test connection to {}", request.connection.name);
+    shared.jobs.spawn(title, move |_ctx| async move {
+        let result = match login(&shared_job, &request).await {
+            Ok(client) => client
+                .query_one("SELECT version()", &[])
+                .await
+                .and_then(|row| row.try_get::<_, String>(0))
+                .map_err(|error| {
+                    (
+                        UserError::from_error(&error, "The login worked; check the server's log"),
+                        None,
+                    )
+                }),
+            Err(failure) => Err(failure),
+        };
+        let summary = result.as_ref().map(Clone::clone).map_err(|(error, _)| error.clone());
+        outbox.send(Event::ConnectionTested(result)).await;
+        summary
+    });
+}
+
+/// Saves `request`'s connection when asked (before connecting: a failed login keeps the edits).
+pub(super) async fn save_connection(
+    shared: &Shared,
+    outbox: &Outbox,
+    request: &ConnectRequest,
+) -> Result<(), UserError> {
+    if !request.save || request.connection.name.trim().is_empty() {
+        return Ok(());
+    }
+    let _guard = shared.settings_write.lock().await;
+    let path = shared.paths.connections_file();
+    let (mut connections, _) = load_connections(&path);
+    crate::store::upsert_connection(
+        &mut connections,
+        request.replacing.as_deref(),
+        request.connection.clone(),
+    )
+    .and_then(|()| save_connections(&path, &connections))
+    .map_err(|error| UserError::from_error(&error, "Choose another name, or check the config directory"))?;
+    outbox.send(Event::ConnectionsLoaded(connections)).await;
+    Ok(())
+}
+
+/// Reads the saved connections for the UI.
+pub(super) async fn load(shared: &Shared, outbox: &Outbox) {
+    let (connections, problem) = load_connections(&shared.paths.connections_file());
+    if let Some(problem) = problem {
+        tracing::warn!(%problem, "saved connections");
+    }
+    outbox.send(Event::ConnectionsLoaded(connections)).await;
+}
+
+/// "Update CA bundle": downloads AWS's current global bundle into the config dir.
+pub(super) fn update_bundle(shared: &Arc<Shared>, url: Option<String>) {
+    let dest = shared.paths.downloaded_ca_bundle();
+    shared.jobs.spawn("Update RDS CA bundle", move |_ctx| async move {
+        let url = url.unwrap_or_else(|| GLOBAL_BUNDLE_URL.to_owned());
+        let tls = client_config(&TrustConfig::default())
+            .map_err(|error| UserError::new(error.to_string(), error.next_step()))?;
+        let update = update_ca_bundle(&url, &dest, tls)
+            .await
+            .map_err(|error| error.to_user_error())?;
+        Ok(format!(
+            "{} certificates saved to {}; new connections trust them",
+            update.certificates,
+            update.path.display()
+        ))
+    });
+}

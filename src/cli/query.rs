@@ -1,0 +1,291 @@
+//! `rds-explorer query`: runs SQL on a saved connection or on an endpoint given by flags, and
+//! streams the rows to stdout as text (exactly `psql -At`), TSV, CSV, JSON or NDJSON — row by
+//! row, so memory stays bounded whatever the result size. Server notices go to stderr, as psql
+//! sends them. Exit codes: 0 ok, 1 a statement failed, 2 no session (bad flags, login refused).
+
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::ValueEnum;
+
+use crate::auth::endpoint::region_from_host;
+use crate::auth::keyring::Keyring;
+use crate::auth::token_cache::TokenCache;
+use crate::aws::profiles::{AwsFiles, load_profiles};
+use crate::aws::sdk::sdk_config;
+use crate::db::open::{OpenError, OpenOptions, open_session};
+use crate::db::safety::Safety;
+use crate::db::tls::{TrustConfig, client_config};
+use crate::query::output::{OutputFormat, OutputSink};
+use crate::query::{Canceller, QueryError, RunOptions, fetch_to_sink};
+use crate::secret::Secret;
+use crate::store::{AuthMode, Paths, SavedConnection, load_connections, load_settings};
+
+/// Output formats of `query`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    /// Exactly `psql -At`: `|` between values, NULL as nothing, no header.
+    Text,
+    /// Header, then tab-separated values (COPY text escapes, NULL as \N).
+    Tsv,
+    /// RFC 4180 CSV with a header.
+    Csv,
+    /// One JSON array of objects per result set.
+    Json,
+    /// One JSON object per row.
+    Ndjson,
+}
+
+/// Auth modes on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuthFlag {
+    /// An IAM auth token signed with the profile's credentials.
+    Iam,
+    /// A Secrets Manager secret (`--secret`).
+    Secret,
+    /// A password from `PGPASSWORD` or the keyring.
+    Password,
+}
+
+/// What `rds-explorer query` was asked for.
+#[derive(Clone, Debug, Default)]
+pub struct QueryArgs {
+    /// A saved connection's name.
+    pub connection: Option<String>,
+    /// The real endpoint DNS name.
+    pub host: Option<String>,
+    /// Where the socket goes instead (a tunnel's 127.0.0.1).
+    pub hostaddr: Option<IpAddr>,
+    /// Port of the socket (the endpoint's, or the tunnel's with `--hostaddr`).
+    pub port: Option<u16>,
+    /// The endpoint's real port when `--port` is a tunnel's (IAM tokens are signed for it).
+    pub real_port: Option<u16>,
+    /// Database user.
+    pub user: Option<String>,
+    /// Database name.
+    pub dbname: Option<String>,
+    /// Auth mode.
+    pub auth: Option<AuthFlag>,
+    /// Secret ARN or name for `--auth secret`.
+    pub secret: Option<String>,
+    /// AWS profile.
+    pub profile: Option<String>,
+    /// Database region.
+    pub region: Option<String>,
+    /// Extra CA file.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The SQL.
+    pub sql: String,
+    /// Output format.
+    pub format: Option<QueryFormat>,
+}
+
+/// Runs the query and streams the result to stdout.
+pub fn run(runtime: &tokio::runtime::Runtime, args: &QueryArgs) -> anyhow::Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let (settings, _) = load_settings(&paths.settings_file());
+    let connection = connection_from_args(&paths, args)?;
+    let via = match args.hostaddr {
+        Some(addr) => Some(std::net::SocketAddr::new(
+            addr,
+            args.port.unwrap_or(connection.port),
+        )),
+        None => None,
+    };
+    let trust = TrustConfig {
+        extra_ca_file: args.ca_file.clone().or(settings.extra_ca_file.clone()),
+        downloaded_bundle: Some(paths.downloaded_ca_bundle()),
+        ..TrustConfig::default()
+    };
+    let tls = client_config(&trust)
+        .map_err(|error| anyhow::anyhow!("{error:#}; {}", error.next_step()))?;
+    let timeout = Duration::from_secs(u64::from(settings.production_statement_timeout_secs));
+    let options = OpenOptions {
+        via,
+        typed_password: std::env::var("PGPASSWORD").ok().map(Secret::new),
+        safety: Safety::for_connection(connection.production, connection.read_only, timeout),
+    };
+    let format = match args.format.unwrap_or(QueryFormat::Text) {
+        QueryFormat::Text => OutputFormat::Text,
+        QueryFormat::Tsv => OutputFormat::Tsv,
+        QueryFormat::Csv => OutputFormat::Csv,
+        QueryFormat::Json => OutputFormat::Json,
+        QueryFormat::Ndjson => OutputFormat::Ndjson,
+    };
+    runtime.block_on(async {
+        let needs_aws = !matches!(connection.auth, AuthMode::Password);
+        let sdk = if needs_aws {
+            let files = AwsFiles::from_env();
+            let list = load_profiles(&files);
+            let profile = super::find_profile(&list, &files, connection.profile.as_deref())?;
+            let region = connection
+                .region
+                .clone()
+                .or_else(|| profile.region.clone())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no region for \"{}\"; pass --region with the database's region",
+                        connection.host
+                    )
+                })?;
+            Some(sdk_config(&profile, &files, &region).await)
+        } else {
+            None
+        };
+        let mut connection = connection;
+        if connection.region.is_none() {
+            connection.region = sdk
+                .as_ref()
+                .and_then(|sdk| sdk.region().map(ToString::to_string));
+        }
+        let tokens = TokenCache::new();
+        let keyring = Keyring::open();
+        let opened = open_session(&connection, options, sdk.as_ref(), tls.clone(), &tokens, &keyring).await;
+        let client = match opened {
+            Ok((client, _login)) => client,
+            Err(error) => {
+                let user_error = error.to_user_error();
+                eprintln!("rds-explorer: {}", user_error.message);
+                eprintln!("next: {}", user_error.next_step);
+                if let (OpenError::Connect(refused), Some(sdk)) = (&error, &sdk)
+                    && let Some(diagnosis) = refused.diagnose(sdk).await
+                {
+                    for check in &diagnosis.checks {
+                        eprintln!("  [{:?}] {}: {}", check.status, check.name, check.detail);
+                        if let Some(next) = &check.next_step {
+                            eprintln!("      next: {next}");
+                        }
+                    }
+                }
+                return Ok(ExitCode::from(2));
+            }
+        };
+        let stdout = std::io::stdout().lock();
+        let mut sink = OutputSink::new(std::io::BufWriter::with_capacity(64 << 10, stdout), format);
+        let run = RunOptions {
+            notices: None,
+            canceller: Some(Canceller::new(&client, tls)),
+        };
+        let result = fetch_to_sink(&client, &args.sql, &mut sink, &run).await;
+        let flushed = sink.finish();
+        match result {
+            Ok(_) => {
+                if let Err(error) = flushed
+                    && error.kind() != std::io::ErrorKind::BrokenPipe
+                {
+                    return Err(error.into());
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(error) => {
+                report_query_error(&args.sql, &error);
+                Ok(ExitCode::from(1))
+            }
+        }
+    })
+}
+
+/// psql-style: `ERROR:  message`, then the line of the script with a caret under the position.
+fn report_query_error(sql: &str, error: &QueryError) {
+    let mut err = std::io::stderr().lock();
+    _ = writeln!(err, "rds-explorer: {error}");
+    if let Some(offset) = error.error_offset() {
+        let line_start = sql[..offset.min(sql.len())].rfind('\n').map_or(0, |at| at + 1);
+        let line_end = sql[line_start..].find('\n').map_or(sql.len(), |at| line_start + at);
+        let line_number = sql[..line_start].matches('\n').count() + 1;
+        let prefix = format!("LINE {line_number}: ");
+        _ = writeln!(err, "{prefix}{}", &sql[line_start..line_end]);
+        let column = sql[line_start..offset.min(sql.len())].chars().count();
+        _ = writeln!(err, "{}^", " ".repeat(prefix.len() + column));
+    }
+    _ = writeln!(err, "next: {}", error.next_step());
+}
+
+/// The saved connection named by `--connection`, with flags overriding its fields, or one made
+/// of the flags alone.
+fn connection_from_args(paths: &Paths, args: &QueryArgs) -> anyhow::Result<SavedConnection> {
+    let mut connection = match &args.connection {
+        Some(name) => {
+            let file = paths.connections_file();
+            let (saved, problem) = load_connections(&file);
+            if let Some(problem) = problem {
+                eprintln!("warning: {problem}");
+            }
+            saved
+                .into_iter()
+                .find(|connection| &connection.name == name)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no saved connection named \"{name}\" in {}; save it in the window or \
+                         pass --host, --port, --user and --dbname",
+                        file.display()
+                    )
+                })?
+        }
+        None => {
+            let missing = |flag: &str| {
+                anyhow::anyhow!("{flag} is required without --connection")
+            };
+            let host = args.host.clone().ok_or_else(|| missing("--host"))?;
+            SavedConnection {
+                name: String::new(),
+                profile: None,
+                region: None,
+                resource: None,
+                port: args.real_port.or(args.port).unwrap_or(5432),
+                hostaddr: None,
+                database: args.dbname.clone().ok_or_else(|| missing("--dbname"))?,
+                user: args.user.clone().ok_or_else(|| missing("--user"))?,
+                auth: AuthMode::Iam,
+                route: crate::store::Route::Direct,
+                color: None,
+                read_only: false,
+                production: false,
+                host,
+            }
+        }
+    };
+    if args.connection.is_some() {
+        if let Some(host) = &args.host {
+            connection.host.clone_from(host);
+        }
+        if let Some(port) = args.real_port.or(if args.hostaddr.is_none() { args.port } else { None }) {
+            connection.port = port;
+        }
+        if let Some(user) = &args.user {
+            connection.user.clone_from(user);
+        }
+        if let Some(database) = &args.dbname {
+            connection.database.clone_from(database);
+        }
+    }
+    if let Some(profile) = &args.profile {
+        connection.profile = Some(profile.clone());
+    }
+    if let Some(region) = &args.region {
+        connection.region = Some(region.clone());
+    }
+    if connection.region.is_none() {
+        connection.region = region_from_host(&connection.host);
+    }
+    match args.auth {
+        Some(AuthFlag::Iam) => connection.auth = AuthMode::Iam,
+        Some(AuthFlag::Password) => connection.auth = AuthMode::Password,
+        Some(AuthFlag::Secret) => {
+            let secret_id = args.secret.clone().ok_or_else(|| {
+                anyhow::anyhow!("--auth secret needs --secret with the secret's ARN or name")
+            })?;
+            connection.auth = AuthMode::Secret { secret_id };
+        }
+        None => {
+            if let Some(secret_id) = &args.secret {
+                connection.auth = AuthMode::Secret {
+                    secret_id: secret_id.clone(),
+                };
+            }
+        }
+    }
+    Ok(connection)
+}

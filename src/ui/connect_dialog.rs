@@ -1,0 +1,390 @@
+//! The connect dialog: a connection draft (pre-filled from the inventory selection or a saved
+//! connection) with endpoint, database, user, auth mode, route, colour and read-only flag; Test
+//! runs a login and `SELECT version()`; Connect opens a session tab. The typed password only
+//! lives here until it is sent; it is never written anywhere but the OS keyring (when asked).
+
+use crate::backend::ConnectRequest;
+use crate::db::diagnose::{CheckStatus, Diagnosis};
+use crate::jobs::UserError;
+use crate::secret::Secret;
+use crate::store::{AuthMode, Route, SavedConnection};
+
+/// What the user asked for.
+#[derive(Debug)]
+#[must_use]
+pub enum ConnectAction {
+    /// Log in and out once, reporting the server version.
+    Test(ConnectRequest),
+    /// Open a session (and save the connection when asked).
+    Connect(ConnectRequest),
+}
+
+/// What a test or a failed connect found.
+enum Outcome {
+    Running,
+    Ok(String),
+    Failed {
+        error: UserError,
+        diagnosis: Option<Diagnosis>,
+    },
+}
+
+/// The dialog's state.
+#[derive(Default)]
+pub struct ConnectDialog {
+    open: bool,
+    draft: Option<SavedConnection>,
+    /// The saved connection being edited, to replace it on save.
+    replacing: Option<String>,
+    secret_id: String,
+    hostaddr: String,
+    target: String,
+    password: String,
+    save: bool,
+    save_password: bool,
+    color: egui::Color32,
+    has_color: bool,
+    /// SSM targets to suggest for a tunnel (same VPC first).
+    suggested_targets: Vec<String>,
+    outcome: Option<Outcome>,
+}
+
+impl ConnectDialog {
+    /// Opens the dialog on `draft`. `saved` when it is a saved connection (edits replace it).
+    pub fn open(&mut self, draft: SavedConnection, saved: bool, suggested_targets: Vec<String>) {
+        self.secret_id = match &draft.auth {
+            AuthMode::Secret { secret_id } => secret_id.clone(),
+            _ => String::new(),
+        };
+        self.target = match &draft.route {
+            Route::SsmTunnel { target, .. } => target.clone(),
+            Route::Direct => String::new(),
+        };
+        self.hostaddr = draft.hostaddr.map(|addr| addr.to_string()).unwrap_or_default();
+        self.has_color = draft.color.is_some();
+        self.color = draft
+            .color
+            .as_deref()
+            .and_then(|hex| egui::Color32::from_hex(hex).ok())
+            .unwrap_or(egui::Color32::from_rgb(0x30, 0x80, 0xd0));
+        self.replacing = saved.then(|| draft.name.clone());
+        self.save = true;
+        self.save_password = false;
+        self.password.clear();
+        self.suggested_targets = suggested_targets;
+        self.outcome = None;
+        self.draft = Some(draft);
+        self.open = true;
+    }
+
+    /// Whether the dialog is showing.
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// A test or connect finished: `Ok` with the server's version, or why not.
+    pub fn set_result(&mut self, result: Result<String, (UserError, Option<Diagnosis>)>) {
+        self.outcome = Some(match result {
+            Ok(version) => Outcome::Ok(version),
+            Err((error, diagnosis)) => Outcome::Failed { error, diagnosis },
+        });
+    }
+
+    /// The session opened: the dialog is done.
+    pub fn close(&mut self) {
+        self.open = false;
+        self.password.clear();
+    }
+
+    /// Draws the dialog if it is open.
+    pub fn show(&mut self, ctx: &egui::Context) -> Option<ConnectAction> {
+        if !self.open {
+            return None;
+        }
+        let mut action = None;
+        let mut open = self.open;
+        let title = self
+            .draft
+            .as_ref()
+            .map_or_else(String::new, |draft| format!("Connect to {}", draft.name));
+        egui::Window::new(title)
+            .id(egui::Id::new("connect_dialog"))
+            .open(&mut open)
+            .resizable(false)
+            .collapsible(false)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 60.0])
+            .show(ctx, |ui| action = self.contents_ui(ui));
+        self.open = open;
+        if ctx.input(|input| input.key_pressed(egui::Key::Escape)) {
+            self.close();
+        }
+        action
+    }
+
+    fn contents_ui(&mut self, ui: &mut egui::Ui) -> Option<ConnectAction> {
+        let Some(draft) = self.draft.as_mut() else {
+            return None;
+        };
+        if draft.production {
+            ui.colored_label(
+                egui::Color32::from_rgb(0xd0, 0x30, 0x30),
+                "Production: sessions open read-only with a statement timeout until you unlock them.",
+            );
+        }
+        egui::Grid::new("connect_grid")
+            .num_columns(2)
+            .spacing([12.0, 6.0])
+            .show(ui, |ui| {
+                text_row(ui, "Name", &mut draft.name);
+                ui.label("Profile");
+                ui.label(draft.profile.as_deref().unwrap_or("(none)"));
+                ui.end_row();
+                let mut region = draft.region.clone().unwrap_or_default();
+                text_row(ui, "Region", &mut region);
+                draft.region = (!region.trim().is_empty()).then(|| region.trim().to_owned());
+                text_row(ui, "Host", &mut draft.host);
+                let label = ui.label("Host address");
+                let field = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut self.hostaddr)
+                            .hint_text("optional IP; TLS and tokens still use Host")
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(label.id);
+                let parsed = self.hostaddr.trim().parse::<std::net::IpAddr>().ok();
+                if parsed.is_none() && !self.hostaddr.trim().is_empty() {
+                    field.on_hover_text("Not an IP address: ignored");
+                }
+                draft.hostaddr = parsed;
+                ui.end_row();
+                let label = ui.label("Port");
+                ui.add(egui::DragValue::new(&mut draft.port).range(1..=65_535))
+                    .labelled_by(label.id);
+                ui.end_row();
+                text_row(ui, "Database", &mut draft.database);
+                text_row(ui, "User", &mut draft.user);
+
+                ui.label("Authentication");
+                ui.vertical(|ui| {
+                    let mut kind = auth_kind(&draft.auth);
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut kind, 0, "IAM token");
+                        ui.radio_value(&mut kind, 1, "Secrets Manager");
+                        ui.radio_value(&mut kind, 2, "Password");
+                    });
+                    match kind {
+                        1 => {
+                            ui.add(
+                                egui::TextEdit::singleline(&mut self.secret_id)
+                                    .hint_text("secret ARN or name")
+                                    .desired_width(320.0),
+                            );
+                        }
+                        2 => {
+                            ui.add(
+                                egui::TextEdit::singleline(&mut self.password)
+                                    .password(true)
+                                    .hint_text("from the keyring when empty")
+                                    .desired_width(320.0),
+                            );
+                            ui.checkbox(&mut self.save_password, "Save password in the OS keyring");
+                        }
+                        _ => {}
+                    }
+                    draft.auth = match kind {
+                        1 => AuthMode::Secret {
+                            secret_id: self.secret_id.trim().to_owned(),
+                        },
+                        2 => AuthMode::Password,
+                        _ => AuthMode::Iam,
+                    };
+                });
+                ui.end_row();
+
+                ui.label("Route");
+                ui.vertical(|ui| {
+                    let mut tunnel = matches!(draft.route, Route::SsmTunnel { .. });
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut tunnel, false, "Direct");
+                        ui.radio_value(&mut tunnel, true, "SSM tunnel via");
+                    });
+                    if tunnel {
+                        ui.horizontal(|ui| {
+                            ui.add(
+                                egui::TextEdit::singleline(&mut self.target)
+                                    .hint_text("i-… target")
+                                    .desired_width(200.0),
+                            );
+                            if !self.suggested_targets.is_empty() {
+                                egui::ComboBox::from_id_salt("connect_target")
+                                    .selected_text("Suggested")
+                                    .show_ui(ui, |ui| {
+                                        for target in &self.suggested_targets {
+                                            ui.selectable_value(
+                                                &mut self.target,
+                                                target.clone(),
+                                                target,
+                                            );
+                                        }
+                                    });
+                            }
+                        });
+                    }
+                    let local_port = match draft.route {
+                        Route::SsmTunnel { local_port, .. } => local_port,
+                        Route::Direct => 0,
+                    };
+                    draft.route = if tunnel {
+                        Route::SsmTunnel {
+                            target: self.target.trim().to_owned(),
+                            local_port,
+                        }
+                    } else {
+                        Route::Direct
+                    };
+                });
+                ui.end_row();
+
+                ui.label("Colour");
+                ui.horizontal(|ui| {
+                    ui.checkbox(&mut self.has_color, "");
+                    if self.has_color {
+                        ui.color_edit_button_srgba(&mut self.color);
+                    }
+                });
+                draft.color = self
+                    .has_color
+                    .then(|| self.color.to_hex().chars().take(7).collect());
+                ui.end_row();
+
+                ui.label("Safety");
+                ui.add_enabled(
+                    !draft.production,
+                    egui::Checkbox::new(&mut draft.read_only, "Read-only sessions"),
+                );
+                ui.end_row();
+            });
+        ui.checkbox(&mut self.save, "Save this connection");
+        self.outcome_ui(ui);
+        ui.separator();
+        let mut action = None;
+        ui.horizontal(|ui| {
+            let running = matches!(self.outcome, Some(Outcome::Running));
+            if ui
+                .add_enabled(!running, egui::Button::new("Test connection"))
+                .clicked()
+            {
+                action = Some(ConnectAction::Test(self.request()));
+                self.outcome = Some(Outcome::Running);
+            }
+            if ui
+                .add_enabled(!running, egui::Button::new("Connect"))
+                .clicked()
+            {
+                action = Some(ConnectAction::Connect(self.request()));
+                self.outcome = Some(Outcome::Running);
+            }
+            if ui.button("Cancel").clicked() {
+                self.close();
+            }
+        });
+        action
+    }
+
+    fn outcome_ui(&self, ui: &mut egui::Ui) {
+        match &self.outcome {
+            None => {}
+            Some(Outcome::Running) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Connecting…");
+                });
+            }
+            Some(Outcome::Ok(version)) => {
+                ui.colored_label(egui::Color32::from_rgb(0x20, 0xa0, 0x40), format!("Connected: {version}"));
+            }
+            Some(Outcome::Failed { error, diagnosis }) => {
+                ui.colored_label(ui.visuals().error_fg_color, &error.message);
+                ui.label(format!("Next: {}", error.next_step));
+                if let Some(diagnosis) = diagnosis {
+                    diagnosis_ui(ui, diagnosis);
+                }
+            }
+        }
+    }
+
+    fn request(&mut self) -> ConnectRequest {
+        let password = std::mem::take(&mut self.password);
+        ConnectRequest {
+            connection: self.draft.clone().unwrap_or_else(empty_connection),
+            replacing: self.replacing.clone(),
+            save: self.save,
+            typed_password: (!password.is_empty()).then(|| Secret::new(password)),
+            save_password: self.save_password,
+        }
+    }
+}
+
+fn empty_connection() -> SavedConnection {
+    SavedConnection {
+        name: String::new(),
+        profile: None,
+        region: None,
+        resource: None,
+        host: String::new(),
+        port: 5432,
+        hostaddr: None,
+        database: "postgres".into(),
+        user: String::new(),
+        auth: AuthMode::Iam,
+        route: Route::Direct,
+        color: None,
+        read_only: false,
+        production: false,
+    }
+}
+
+fn auth_kind(mode: &AuthMode) -> u8 {
+    match mode {
+        AuthMode::Iam => 0,
+        AuthMode::Secret { .. } => 1,
+        AuthMode::Password => 2,
+    }
+}
+
+fn text_row(ui: &mut egui::Ui, label: &str, value: &mut String) {
+    let label = ui.label(label);
+    ui.add(egui::TextEdit::singleline(value).desired_width(320.0))
+        .labelled_by(label.id);
+    ui.end_row();
+}
+
+/// The IAM checklist: one line per check with its status, detail, next step and SQL.
+pub fn diagnosis_ui(ui: &mut egui::Ui, diagnosis: &Diagnosis) {
+    ui.separator();
+    ui.strong("Diagnosis");
+    for check in &diagnosis.checks {
+        let (mark, color) = match check.status {
+            CheckStatus::Pass => ("✔", egui::Color32::from_rgb(0x20, 0xa0, 0x40)),
+            CheckStatus::Fail => ("✖", ui.visuals().error_fg_color),
+            CheckStatus::Warn => ("⚠", ui.visuals().warn_fg_color),
+            CheckStatus::Skipped => ("–", ui.visuals().weak_text_color()),
+        };
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(color, mark);
+            ui.strong(&check.name);
+            ui.label(&check.detail);
+        });
+        if let Some(next) = &check.next_step {
+            ui.label(format!("    Next: {next}"));
+        }
+        if let Some(sql) = &check.sql {
+            ui.horizontal(|ui| {
+                ui.code(sql);
+                if ui.small_button("Copy SQL").clicked() {
+                    ui.ctx().copy_text(sql.clone());
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The connect dialog driven through the window on the whole sandbox (moto inventory + the TLS
+//! PostgreSQL with PAM-based IAM auth): selecting `sandboxdb` and pressing Connect… pre-fills the
+//! dialog from the inventory; Test connection logs in with an IAM token; Connect saves the
+//! connection (no secret in the file) and opens its tab with the connection's colour bar.
+
+use egui_kittest::kittest::Queryable as _;
+use rds_explorer::aws::profiles::AwsFiles;
+use rds_explorer::store::{AuthMode, load_connections};
+use rds_sandbox::{DEFAULT_PG_HOST_NAME, Sandbox};
+
+use crate::util::{TestHome, runtime, settle, start_app_with, step_until};
+
+#[test]
+fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
+    let sandbox = Sandbox::up().unwrap();
+    let pg = sandbox.pg.as_ref().unwrap().info();
+    let iam = sandbox.pg.as_ref().unwrap().iam().unwrap().clone();
+    let aws = sandbox.aws.as_ref().unwrap().info();
+    let home = TestHome::new();
+    let files = AwsFiles {
+        config: home.write(".aws/config", &std::fs::read_to_string(&aws.config_file).unwrap()),
+        credentials: home.write(
+            ".aws/credentials",
+            &std::fs::read_to_string(&aws.credentials_file).unwrap(),
+        ),
+    };
+    // The sandbox CA, as a user would add a private CA in Settings.
+    home.write(
+        "rds-explorer/config/settings.toml",
+        &format!("extra_ca_file = {:?}\n", pg.ca_file.display().to_string()),
+    );
+    let runtime = runtime();
+    let mut harness = start_app_with(&home, files, &runtime);
+    step_until(&mut harness, "inventory listed", |h| {
+        h.query_by_label("sandboxdb  postgres").is_some()
+    });
+    harness.get_by_label("sandboxdb  postgres").click();
+    settle(&mut harness);
+    harness.get_by_label("Connect…").click();
+    settle(&mut harness);
+
+    // Pre-filled from the inventory.
+    harness.get_by_label("Connect to sandboxdb");
+    assert_eq!(harness.get_by_label("Host").value().as_deref(), Some(DEFAULT_PG_HOST_NAME));
+    assert_eq!(harness.get_by_label("Database").value().as_deref(), Some("app"));
+    assert_eq!(harness.get_by_label("User").value().as_deref(), Some("admin"));
+    assert_eq!(harness.get_by_label("Region").value().as_deref(), Some("us-east-1"));
+    assert!(harness.get_by_label("Port").value().unwrap().contains(&pg.port.to_string()));
+
+    // The IAM user, and the socket to the sandbox's loopback address.
+    let user = harness.get_by_label("User");
+    user.focus();
+    settle(&mut harness);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.get_by_label("User").type_text(&iam.user);
+    settle(&mut harness);
+    harness.get_by_label("Host address").focus();
+    settle(&mut harness);
+    harness.get_by_label("Host address").type_text("127.0.0.1");
+    settle(&mut harness);
+
+    harness.get_by_label("Test connection").click();
+    step_until(&mut harness, "test connection succeeded", |h| {
+        h.query_by_label_contains("Connected: PostgreSQL").is_some()
+    });
+
+    harness.get_by_label("Connect").click();
+    step_until(&mut harness, "the session's tab opened", |h| {
+        h.query_by_label_contains("sandboxdb").is_some() && h.query_by_label("Connect to sandboxdb").is_none()
+    });
+    let (saved, problem) = load_connections(&home.paths().connections_file());
+    assert_eq!(problem, None);
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].user, iam.user);
+    assert_eq!(saved[0].auth, AuthMode::Iam);
+    let text = std::fs::read_to_string(home.paths().connections_file()).unwrap();
+    assert!(!text.contains("X-Amz-Signature"), "{text}");
+}
