@@ -13,7 +13,9 @@
 //! ```
 
 pub mod bench;
+pub mod copy;
 mod fetch;
+pub mod highlight;
 pub mod render;
 mod session;
 mod settings;

@@ -7,12 +7,14 @@
 mod aside;
 mod atomic;
 mod database;
+mod history;
 mod paths;
 mod settings;
 
 pub use aside::StartupProblem;
 pub use atomic::write_atomic;
 pub use database::{CacheEntry, Database, DatabaseError};
+pub use history::{HistoryEntry, HistoryStatus};
 pub use paths::{Paths, PathsError};
 pub use settings::{
     ProductionRules, Settings, SettingsError, ThemeChoice, load_settings, save_settings,
