@@ -7,7 +7,11 @@ use crate::aws::identity::Identity;
 use crate::aws::inventory::RegionInventory;
 use crate::aws::profiles::ProfileList;
 use crate::jobs::{JobId, JobUpdate, UserError};
-use crate::store::Settings;
+use crate::store::{HistoryEntry, Settings};
+
+use super::query::QueryUpdate;
+use super::results::OrderRequest;
+use super::sessions::{SessionId, SessionInfo, TabId};
 
 /// What the UI asks the backend to do.
 #[derive(Debug)]
@@ -37,6 +41,44 @@ pub enum Command {
         /// The profile.
         profile: String,
     },
+    /// Open a session with resolved parameters (a Job) and keep it; answers
+    /// [`Event::SessionOpened`]. `info.id` is ignored: the backend assigns the id. The real
+    /// Connect command resolves auth and routing first, then does the same.
+    OpenSession {
+        /// Where and as whom (password or token already resolved).
+        params: crate::db::connect::ConnectParams,
+        /// The trust to verify the server with.
+        tls: std::sync::Arc<rustls::ClientConfig>,
+        /// What the UI shows about it.
+        info: SessionInfo,
+    },
+    /// Close a session (its running query is cancelled first).
+    CloseSession(SessionId),
+    /// Run SQL (one or more statements) in a session for an editor tab, as a Job.
+    RunQuery {
+        /// Where.
+        session: SessionId,
+        /// For which tab (tags the events).
+        tab: TabId,
+        /// The SQL; error offsets in events are relative to it.
+        sql: String,
+        /// Memory cap and spill directory of the result stores.
+        store: crate::query::StoreOptions,
+    },
+    /// Stop the query running in a session; rows received so far are kept.
+    CancelQuery {
+        /// Where.
+        session: SessionId,
+    },
+    /// Sort and/or filter a result snapshot off the UI thread (a Job).
+    OrderResult(OrderRequest),
+    /// Search the query history (FTS5); answers [`Event::HistoryFound`].
+    SearchHistory {
+        /// Words to find; empty lists the latest runs.
+        text: String,
+    },
+    /// Remember the editor buffers (autosave); restored at the next start.
+    SaveEditorBuffers(Vec<String>),
 }
 
 /// What happened in the backend.
@@ -106,4 +148,49 @@ pub enum Event {
     SettingsSaveFailed(UserError),
     /// The CA file dialog closed; `None` when it was cancelled or could not open.
     CaFilePicked(Option<PathBuf>),
+    /// A session was opened and kept.
+    SessionOpened(SessionInfo),
+    /// A session could not be opened.
+    SessionFailed {
+        /// The connection's name.
+        title: String,
+        /// Why, and what to do.
+        error: UserError,
+    },
+    /// A session was closed.
+    SessionClosed {
+        /// Which.
+        id: SessionId,
+        /// Why (`closed by the user`, or the error that broke it).
+        reason: String,
+    },
+    /// A query job started for a tab.
+    QueryStarted {
+        /// The tab.
+        tab: TabId,
+        /// Its job (cancel it or match its updates).
+        job: JobId,
+        /// Where it runs.
+        session: SessionId,
+    },
+    /// Rows, statements and notices of a running query so far (the last one has `end`).
+    QueryUpdate(Box<QueryUpdate>),
+    /// A query could not start or be stopped.
+    QueryRefused {
+        /// The tab.
+        tab: TabId,
+        /// Why, and what to do.
+        error: UserError,
+    },
+    /// A sort/filter finished: the rows to show, in order.
+    ResultOrdered(super::results::OrderedRows),
+    /// A run was recorded in the history.
+    HistoryRecorded(HistoryEntry),
+    /// History search results, newest first.
+    HistoryFound {
+        /// The search text.
+        text: String,
+        /// What matched.
+        entries: Vec<HistoryEntry>,
+    },
 }

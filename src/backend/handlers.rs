@@ -28,6 +28,15 @@ pub(super) async fn run(command: Command, shared: Arc<Shared>, outbox: Outbox) {
         Command::CancelJob(id) => {
             shared.jobs.cancel(id);
         }
+        command @ (Command::OpenSession { .. }
+        | Command::CloseSession(_)
+        | Command::RunQuery { .. }
+        | Command::CancelQuery { .. }
+        | Command::OrderResult(_)
+        | Command::SearchHistory { .. }
+        | Command::SaveEditorBuffers(_)) => {
+            super::query_handlers::run(command, &shared, &outbox).await;
+        }
     }
 }
 

@@ -6,6 +6,10 @@
 mod command;
 mod handlers;
 mod inventory;
+mod query;
+mod query_handlers;
+mod results;
+mod sessions;
 mod sign_in;
 
 use std::sync::{Arc, Mutex};
@@ -14,6 +18,10 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 pub use command::{Command, Event};
+pub use query::{PUBLISH_INTERVAL, QueryEnd, QueryUpdate, StatementView, format_bytes};
+pub use query_handlers::load_editor_buffers;
+pub use results::{OrderRequest, OrderedRows};
+pub use sessions::{RunningQuery, Session, SessionError, SessionId, SessionInfo, Sessions, TabId};
 
 use crate::aws::profiles::{AwsFiles, ProfileList};
 use crate::jobs::{JobRunner, JobUpdate};
@@ -87,6 +95,8 @@ pub(crate) struct Shared {
     /// and sets up credential providers (and their caches).
     pub(crate) sdk_configs:
         tokio::sync::Mutex<std::collections::HashMap<(String, String), aws_config::SdkConfig>>,
+    /// Open database sessions.
+    pub(crate) sessions: Sessions,
 }
 
 /// Starts the backend on `runtime`. `wake` is called after each event (the UI passes
@@ -111,6 +121,7 @@ pub fn start(
         settings_write: tokio::sync::Mutex::new(()),
         profiles: Mutex::new(None),
         sdk_configs: tokio::sync::Mutex::new(std::collections::HashMap::new()),
+        sessions: Sessions::default(),
     });
 
     let job_outbox = outbox.clone();

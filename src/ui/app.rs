@@ -12,6 +12,8 @@ use super::inventory_tree::{InventoryAction, InventoryView, Selection};
 use super::jobs_view::{JobsAction, JobsView};
 use super::log_view::LogView;
 use super::profiles_panel::{ProfilesAction, ProfilesPanel};
+use super::query::RunScope;
+use super::query::history_panel::{HistoryAction, HistoryPanel};
 use super::settings_window::{SettingsAction, SettingsWindow};
 use super::sign_in_window::{SignInAction, SignInPrompt, sign_in_window};
 use super::{AppInit, StartupProbe, theme};
@@ -27,6 +29,7 @@ const EVENT_BUDGET: Duration = Duration::from_millis(8);
 enum BottomTab {
     Jobs,
     Log,
+    History,
 }
 
 /// The status bar line.
@@ -46,6 +49,7 @@ pub struct ExplorerApp {
     tabs: EditorTabs,
     jobs: JobsView,
     log: LogView,
+    history: HistoryPanel,
     bottom_tab: BottomTab,
     settings_window: SettingsWindow,
     sign_in: Option<SignInPrompt>,
@@ -78,9 +82,10 @@ impl ExplorerApp {
             problems: init.problems,
             profiles: ProfilesPanel::new(init.last_profile.clone()),
             inventory: InventoryView::default(),
-            tabs: EditorTabs::default(),
+            tabs: EditorTabs::restore(init.editor_buffers),
             jobs: JobsView::default(),
             log: LogView::new(init.log_buffer),
+            history: HistoryPanel::default(),
             bottom_tab: BottomTab::Jobs,
             settings_window: SettingsWindow::default(),
             sign_in: None,
@@ -123,6 +128,9 @@ impl ExplorerApp {
     fn apply(&mut self, event: Event) {
         match event {
             Event::Job(update) => {
+                if let JobUpdate::Finished { id, .. } = &update {
+                    self.tabs.job_finished(*id);
+                }
                 if let JobUpdate::Finished {
                     outcome: JobOutcome::Failed(error),
                     ..
@@ -182,7 +190,43 @@ impl ExplorerApp {
                     self.set_status(format!("Signed in to {profile}; refreshing"), false);
                 }
             }
+            event => self.apply_query_event(event),
         }
+    }
+
+    /// Events of sessions, queries and history.
+    fn apply_query_event(&mut self, event: Event) {
+        match event {
+            Event::SessionOpened(info) => {
+                self.set_status(format!("Connected to {}", info.title), false);
+                self.tabs.session_opened(info);
+            }
+            Event::SessionFailed { title, error } => {
+                self.set_status(format!("{title}: {error}"), true);
+            }
+            Event::SessionClosed { id, reason } => {
+                self.set_status(format!("Session closed: {reason}"), false);
+                self.tabs.session_closed(id);
+            }
+            Event::QueryStarted { tab, job, .. } => self.tabs.query_started(tab, job),
+            Event::QueryUpdate(update) => self.tabs.query_update(&update),
+            Event::QueryRefused { tab, error } => self.tabs.query_refused(tab, error.to_string()),
+            Event::ResultOrdered(ordered) => self.tabs.result_ordered(&ordered),
+            Event::HistoryRecorded(entry) => self.history.recorded(entry),
+            Event::HistoryFound { text, entries } => self.history.set_found(&text, entries),
+            _ => {}
+        }
+    }
+
+    /// Opens a database session with resolved parameters; the selected tab (or a new one) uses
+    /// it. For tests and development until the connect dialog sends its own command.
+    pub fn open_session(
+        &mut self,
+        params: crate::db::connect::ConnectParams,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+        info: crate::backend::SessionInfo,
+    ) {
+        self.send(Command::OpenSession { params, tls, info });
     }
 
     fn shortcuts(&mut self, ctx: &egui::Context) {
@@ -192,8 +236,17 @@ impl ExplorerApp {
                 input.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, key))
             })
         };
+        let run_all = ctx.input_mut(|input| {
+            input.consume_shortcut(&KeyboardShortcut::new(
+                Modifiers::COMMAND | Modifiers::SHIFT,
+                Key::Enter,
+            ))
+        });
+        if run_all {
+            self.run_selected_tab(RunScope::All);
+        }
         if pressed(Key::Enter) {
-            self.run_selected_tab();
+            self.run_selected_tab(RunScope::Current);
         }
         if pressed(Key::T) {
             self.tabs.open();
@@ -206,14 +259,59 @@ impl ExplorerApp {
         }
     }
 
-    fn run_selected_tab(&mut self) {
+    fn run_selected_tab(&mut self, scope: RunScope) {
         if self.tabs.selected_sql().trim().is_empty() {
             self.set_status("Nothing to run: the editor is empty", false);
-        } else {
+            return;
+        }
+        let Some((tab, Some(session))) = self.tabs.selected_target() else {
             self.set_status(
                 "No connection in this tab: pick a database in the inventory and connect first",
                 true,
             );
+            return;
+        };
+        let Some(sql) = self.tabs.start_run(scope) else {
+            self.set_status(
+                "Nothing to run at the cursor: only blanks or comments",
+                false,
+            );
+            return;
+        };
+        let store = crate::query::StoreOptions {
+            memory_cap_bytes: (self.settings.result_memory_cap_mib as usize) << 20,
+            spill_dir: None,
+        };
+        self.send(Command::RunQuery {
+            session,
+            tab,
+            sql,
+            store,
+        });
+    }
+
+    fn on_tabs(&mut self, action: TabsAction) {
+        match action {
+            TabsAction::Run(scope) => self.run_selected_tab(scope),
+            TabsAction::Stop => {
+                if let Some((_, Some(session))) = self.tabs.selected_target() {
+                    self.send(Command::CancelQuery { session });
+                }
+            }
+            TabsAction::Query(super::query::QueryAction::Order(request)) => {
+                self.send(Command::OrderResult(request));
+            }
+            TabsAction::Query(_) => {}
+        }
+    }
+
+    fn on_history(&mut self, action: HistoryAction) {
+        match action {
+            HistoryAction::Search(text) => self.send(Command::SearchHistory { text }),
+            HistoryAction::Open(sql) => {
+                let session = self.tabs.selected_target().and_then(|(_, s)| s);
+                self.tabs.open_with(sql, session);
+            }
         }
     }
 
@@ -320,6 +418,7 @@ impl ExplorerApp {
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.bottom_tab, BottomTab::Jobs, "Jobs");
             ui.selectable_value(&mut self.bottom_tab, BottomTab::Log, "Log");
+            ui.selectable_value(&mut self.bottom_tab, BottomTab::History, "History");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.weak(format!("Files: {}", self.paths.config_dir.display()));
             });
@@ -329,6 +428,12 @@ impl ExplorerApp {
             BottomTab::Jobs => self.jobs.ui(ui),
             BottomTab::Log => {
                 self.log.ui(ui);
+                None
+            }
+            BottomTab::History => {
+                if let Some(action) = self.history.ui(ui) {
+                    self.on_history(action);
+                }
                 None
             }
         }
@@ -345,6 +450,11 @@ impl eframe::App for ExplorerApp {
                 ctx.request_repaint();
                 break;
             }
+        }
+        if let Some(buffers) = self.tabs.take_autosave() {
+            self.send(Command::SaveEditorBuffers(buffers));
+        } else if self.tabs.autosave_pending() {
+            ctx.request_repaint_after(Duration::from_millis(500));
         }
     }
 
@@ -407,8 +517,8 @@ impl eframe::App for ExplorerApp {
         if let Some(action) = inventory_action {
             self.on_inventory(action);
         }
-        if let Some(TabsAction::Run) = tabs_action {
-            self.run_selected_tab();
+        if let Some(action) = tabs_action {
+            self.on_tabs(action);
         }
         if let Some(action) = settings_action {
             self.on_settings(&ctx, action);

@@ -14,6 +14,8 @@ mod iam_auth;
 mod inventory;
 mod keyring;
 mod layering;
+mod query_backend;
+mod query_ui;
 mod query_values;
 mod sandbox_tls;
 mod secrets_manager;

@@ -1,0 +1,352 @@
+//! The query side of an editor tab: its SQL, what ran, and the results streaming in. Plain state
+//! updated from backend events ([`QueryTab::apply_update`]); drawing returns a [`QueryAction`]
+//! the app turns into a `Command`. The grid, the editor and the history panel live beside it.
+
+mod editor;
+mod grid;
+pub mod history_panel;
+mod results;
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backend::{OrderRequest, OrderedRows, QueryEnd, QueryUpdate, StatementView, TabId};
+use crate::jobs::JobId;
+use crate::query::split::{split_statements, statement_at};
+use crate::query::{Notice, RowFilter};
+
+pub use editor::EditorCursor;
+pub use grid::{GridState, RowView};
+
+/// Which part of the buffer to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunScope {
+    /// The selection, else the statement under the cursor (Ctrl+Enter).
+    Current,
+    /// The whole buffer (Ctrl+Shift+Enter).
+    All,
+}
+
+/// What a query tab asks for.
+#[derive(Clone, Debug)]
+#[must_use]
+pub enum QueryAction {
+    /// Run (the app checks the session and sends `RunQuery`).
+    Run(RunScope),
+    /// Stop the running query.
+    Stop,
+    /// Sort/filter a result off the UI thread.
+    Order(OrderRequest),
+}
+
+/// The last error of a run, as the editor shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunError {
+    /// Message and next step.
+    pub text: String,
+    /// Byte offset in the buffer to mark.
+    pub offset: Option<usize>,
+}
+
+/// One result (statement) of the last run, with its grid state.
+pub struct ResultPane {
+    /// The statement's view from the backend.
+    pub view: StatementView,
+    /// Sorted/filtered rows, when asked for.
+    pub ordered: Option<RowView>,
+    /// The grid's selection, page and sort.
+    pub grid: GridState,
+    /// The filter text and column (`None` = all columns).
+    pub filter: (String, Option<usize>),
+    /// Generation of the last order request (answers to older ones are dropped).
+    pub generation: u64,
+    /// An order request is being computed.
+    pub ordering: bool,
+    /// Show the cell inspector.
+    pub inspector: bool,
+    /// Inspector: pretty-print JSON / show bytes in hex / wrap lines.
+    pub inspector_mode: InspectorMode,
+}
+
+/// How the inspector shows a value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InspectorMode {
+    /// As text, wrapped.
+    #[default]
+    Text,
+    /// JSON pretty-printed.
+    Json,
+    /// The UTF-8 bytes in hex.
+    Hex,
+}
+
+impl ResultPane {
+    /// The rows the grid shows.
+    pub fn rows(&self) -> Option<RowView> {
+        if let Some(ordered) = &self.ordered {
+            return Some(ordered.clone());
+        }
+        self.view.snapshot.clone().map(|snapshot| RowView {
+            snapshot,
+            order: None,
+        })
+    }
+}
+
+/// One tab's query state.
+#[derive(Default)]
+pub struct QueryTab {
+    /// The SQL buffer.
+    pub sql: String,
+    /// Cursor and selection after the last frame.
+    pub cursor: EditorCursor,
+    /// The running job, if any.
+    pub running: Option<JobId>,
+    /// Offset in the buffer of the SQL that ran (its error offsets are relative to it).
+    pub base_offset: usize,
+    /// Results of the last run, one per statement.
+    pub results: Vec<ResultPane>,
+    /// Selected result.
+    pub selected_result: usize,
+    /// Notices of the last run.
+    pub notices: Vec<Notice>,
+    /// The last run's error.
+    pub error: Option<RunError>,
+    /// Status line: rows, bytes, time.
+    pub status: String,
+    /// How the last run ended.
+    pub end: Option<QueryEnd>,
+    next_generation: u64,
+}
+
+impl QueryTab {
+    /// A tab holding `sql`.
+    pub fn with_sql(sql: String) -> Self {
+        Self {
+            sql,
+            ..Self::default()
+        }
+    }
+
+    /// The SQL to run for `scope` and its offset in the buffer; `None` when there is nothing.
+    pub fn sql_to_run(&self, scope: RunScope) -> Option<(String, usize)> {
+        let selection = self.cursor.selection.clone();
+        let (text, offset) = match scope {
+            RunScope::All => (self.sql.clone(), 0),
+            RunScope::Current if !selection.is_empty() && selection.end <= self.sql.len() => {
+                (self.sql.get(selection.clone())?.to_owned(), selection.start)
+            }
+            RunScope::Current => {
+                let span = statement_at(&self.sql, selection.start.min(self.sql.len()))?;
+                (span.text(&self.sql).to_owned(), span.range.start)
+            }
+        };
+        (!split_statements(&text).is_empty()).then_some((text, offset))
+    }
+
+    /// A run was started with SQL at `base_offset`.
+    pub fn started(&mut self, base_offset: usize) {
+        self.base_offset = base_offset;
+        self.results.clear();
+        self.selected_result = 0;
+        self.notices.clear();
+        self.error = None;
+        self.end = None;
+        self.status = "Running…".into();
+    }
+
+    /// The backend started the job.
+    pub fn set_job(&mut self, job: JobId) {
+        self.running = Some(job);
+    }
+
+    /// Applies a streaming update (or the final one).
+    pub fn apply_update(&mut self, update: &QueryUpdate) {
+        if self.running.is_some_and(|job| job != update.job) {
+            return;
+        }
+        for (index, view) in update.statements.iter().enumerate() {
+            if let Some(pane) = self.results.get_mut(index) {
+                pane.view = view.clone();
+            } else {
+                self.results.push(ResultPane {
+                    view: view.clone(),
+                    ordered: None,
+                    grid: GridState::default(),
+                    filter: (String::new(), None),
+                    generation: 0,
+                    ordering: false,
+                    inspector: false,
+                    inspector_mode: InspectorMode::Text,
+                });
+                // Follow the newest result set while running.
+                if view.snapshot.is_some() {
+                    self.selected_result = index;
+                }
+            }
+        }
+        self.notices.clone_from(&update.notices);
+        self.status = status_line(update);
+        if let Some(end) = &update.end {
+            self.running = None;
+            self.end = Some(end.clone());
+            self.error = match end {
+                QueryEnd::Failed {
+                    error,
+                    error_offset,
+                    ..
+                } => Some(RunError {
+                    text: error.to_string(),
+                    offset: error_offset.map(|o| o + self.base_offset),
+                }),
+                QueryEnd::Cancelled { message } => Some(RunError {
+                    text: format!("Stopped: {message}. Rows received before are kept."),
+                    offset: None,
+                }),
+                QueryEnd::Succeeded => None,
+            };
+        }
+    }
+
+    /// The job ended without a final update (cancelled from the jobs panel).
+    pub fn job_finished(&mut self, job: JobId) {
+        if self.running == Some(job) {
+            self.running = None;
+            self.status.push_str(" — stopped");
+        }
+    }
+
+    /// Applies sorted/filtered rows.
+    pub fn apply_ordered(&mut self, ordered: &OrderedRows) {
+        let Some(pane) = self.results.get_mut(ordered.result) else {
+            return;
+        };
+        if pane.generation != ordered.generation {
+            return;
+        }
+        pane.ordering = false;
+        match &ordered.rows {
+            Ok(rows) => {
+                pane.ordered = Some(RowView {
+                    snapshot: ordered.snapshot.clone(),
+                    order: Some(Arc::clone(rows)),
+                });
+                pane.grid.selection = None;
+                pane.grid.page_start = 0;
+            }
+            Err(error) => {
+                self.error = Some(RunError {
+                    text: error.to_string(),
+                    offset: None,
+                });
+            }
+        }
+    }
+
+    /// An order request for result `index` with its current sort and filter, or `None` (and the
+    /// natural order restored) when neither is set.
+    pub fn order_request(&mut self, tab: TabId, index: usize) -> Option<OrderRequest> {
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let pane = self.results.get_mut(index)?;
+        pane.generation = generation;
+        let snapshot = pane.view.snapshot.clone()?;
+        let filter = (!pane.filter.0.is_empty()).then(|| RowFilter::Contains {
+            column: pane.filter.1,
+            text: pane.filter.0.clone(),
+        });
+        if pane.grid.sort.is_none() && filter.is_none() {
+            pane.ordered = None;
+            pane.ordering = false;
+            return None;
+        }
+        pane.ordering = true;
+        Some(OrderRequest {
+            tab,
+            result: index,
+            snapshot,
+            sort: pane.grid.sort,
+            filter,
+            generation,
+        })
+    }
+}
+
+fn status_line(update: &QueryUpdate) -> String {
+    let rows = update.total_rows();
+    let commands: Vec<String> = update
+        .statements
+        .iter()
+        .filter_map(|s| s.outcome.as_ref())
+        .filter(|o| !o.returned_rows)
+        .map(|o| format!("{} affected", o.rows))
+        .collect();
+    let spilled: u64 = update.statements.iter().map(|s| s.spilled_rows).sum();
+    let mut line = format!(
+        "{rows} rows · {} · {}",
+        crate::backend::format_bytes(update.received_bytes),
+        format_elapsed(update.elapsed)
+    );
+    if update.statements.len() > 1 {
+        line = format!("{} statements · {line}", update.statements.len());
+    }
+    if !commands.is_empty() && rows == 0 {
+        line = format!("{} · {line}", commands.join(", "));
+    }
+    if spilled > 0 {
+        let _ = write!(line, " · {spilled} rows spilled to disk");
+    }
+    if update.end.is_none() {
+        line.push_str(" · running");
+    }
+    line
+}
+
+/// `850 ms`, `12.3 s`, `2 min 5 s`.
+pub fn format_elapsed(elapsed: Duration) -> String {
+    let millis = elapsed.as_millis();
+    if millis < 1000 {
+        format!("{millis} ms")
+    } else if millis < 60_000 {
+        format!("{:.1} s", elapsed.as_secs_f64())
+    } else {
+        let secs = elapsed.as_secs();
+        format!("{} min {} s", secs / 60, secs % 60)
+    }
+}
+
+pub use results::query_tab_ui;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctrl_enter_runs_the_selection_or_the_statement_at_the_cursor() {
+        let mut tab = QueryTab::with_sql("select 1;\nselect 2;\n".into());
+        tab.cursor.selection = 12..12;
+        assert_eq!(
+            tab.sql_to_run(RunScope::Current),
+            Some(("select 2".into(), 10))
+        );
+        tab.cursor.selection = 0..6;
+        assert_eq!(
+            tab.sql_to_run(RunScope::Current),
+            Some(("select".into(), 0))
+        );
+        assert_eq!(
+            tab.sql_to_run(RunScope::All),
+            Some(("select 1;\nselect 2;\n".into(), 0))
+        );
+        let empty = QueryTab::with_sql("  -- nothing\n".into());
+        assert_eq!(empty.sql_to_run(RunScope::All), None);
+    }
+
+    #[test]
+    fn elapsed_is_readable() {
+        assert_eq!(format_elapsed(Duration::from_millis(850)), "850 ms");
+        assert_eq!(format_elapsed(Duration::from_millis(12_345)), "12.3 s");
+        assert_eq!(format_elapsed(Duration::from_secs(125)), "2 min 5 s");
+    }
+}
