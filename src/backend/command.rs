@@ -79,6 +79,14 @@ pub enum Command {
     },
     /// Remember the editor buffers (autosave); restored at the next start.
     SaveEditorBuffers(Vec<String>),
+    /// Load a session's schema tree: the cached one at once (unless `refresh`), then fresh
+    /// from the catalogs (a Job); answers [`Event::SchemaLoaded`].
+    LoadSchema {
+        /// Which session.
+        session: SessionId,
+        /// Skip the cache.
+        refresh: bool,
+    },
 }
 
 /// What happened in the backend.
@@ -186,6 +194,15 @@ pub enum Event {
     ResultOrdered(super::results::OrderedRows),
     /// A run was recorded in the history.
     HistoryRecorded(HistoryEntry),
+    /// A session's schema tree (cached or fresh).
+    SchemaLoaded {
+        /// Which session.
+        session: SessionId,
+        /// The tree.
+        tree: std::sync::Arc<crate::db::schema::SchemaTree>,
+        /// When it was read, Unix seconds.
+        fetched_at_secs: i64,
+    },
     /// History search results, newest first.
     HistoryFound {
         /// The search text.

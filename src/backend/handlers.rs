@@ -34,7 +34,8 @@ pub(super) async fn run(command: Command, shared: Arc<Shared>, outbox: Outbox) {
         | Command::CancelQuery { .. }
         | Command::OrderResult(_)
         | Command::SearchHistory { .. }
-        | Command::SaveEditorBuffers(_)) => {
+        | Command::SaveEditorBuffers(_)
+        | Command::LoadSchema { .. }) => {
             super::query_handlers::run(command, &shared, &outbox).await;
         }
     }

@@ -9,6 +9,7 @@ mod inventory;
 mod query;
 mod query_handlers;
 mod results;
+mod schema;
 mod sessions;
 mod sign_in;
 

@@ -46,6 +46,9 @@ pub(super) async fn run(command: Command, shared: &Arc<Shared>, outbox: &Outbox)
         Command::OrderResult(request) => super::results::order(shared, outbox, request),
         Command::SearchHistory { text } => search_history(shared, outbox, text).await,
         Command::SaveEditorBuffers(buffers) => save_buffers(shared, buffers).await,
+        Command::LoadSchema { session, refresh } => {
+            super::schema::load(shared, outbox, session, refresh).await;
+        }
         _ => {}
     }
 }

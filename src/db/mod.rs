@@ -4,4 +4,5 @@
 
 pub mod connect;
 pub mod diagnose;
+pub mod schema;
 pub mod tls;

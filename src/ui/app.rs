@@ -14,6 +14,7 @@ use super::log_view::LogView;
 use super::profiles_panel::{ProfilesAction, ProfilesPanel};
 use super::query::RunScope;
 use super::query::history_panel::{HistoryAction, HistoryPanel};
+use super::query::schema_browser::SchemaAction;
 use super::settings_window::{SettingsAction, SettingsWindow};
 use super::sign_in_window::{SignInAction, SignInPrompt, sign_in_window};
 use super::{AppInit, StartupProbe, theme};
@@ -213,6 +214,7 @@ impl ExplorerApp {
             Event::QueryRefused { tab, error } => self.tabs.query_refused(tab, error.to_string()),
             Event::ResultOrdered(ordered) => self.tabs.result_ordered(&ordered),
             Event::HistoryRecorded(entry) => self.history.recorded(entry),
+            Event::SchemaLoaded { session, tree, .. } => self.tabs.schema.set_tree(session, tree),
             Event::HistoryFound { text, entries } => self.history.set_found(&text, entries),
             _ => {}
         }
@@ -302,6 +304,14 @@ impl ExplorerApp {
                 self.send(Command::OrderResult(request));
             }
             TabsAction::Query(_) => {}
+            TabsAction::Schema(SchemaAction::Load { session, refresh }) => {
+                self.send(Command::LoadSchema { session, refresh });
+            }
+            TabsAction::Schema(SchemaAction::Run(sql)) => {
+                let session = self.tabs.selected_target().and_then(|(_, s)| s);
+                self.tabs.open_with(sql, session);
+                self.run_selected_tab(RunScope::All);
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use super::query::schema_browser::{SchemaAction, SchemaBrowser};
 use super::query::{QueryAction, QueryTab, RunScope, query_tab_ui};
 use crate::backend::{OrderedRows, QueryUpdate, SessionId, SessionInfo, TabId};
 use crate::jobs::JobId;
@@ -31,6 +32,8 @@ pub enum TabsAction {
     Stop,
     /// A query action of a tab.
     Query(QueryAction),
+    /// Something asked of the schema browser.
+    Schema(SchemaAction),
 }
 
 /// The tab strip and the editor of the selected tab.
@@ -40,6 +43,9 @@ pub struct EditorTabs {
     next_id: u64,
     sessions: HashMap<SessionId, SessionInfo>,
     edited_at: Option<Instant>,
+    /// Schema trees and the browser beside the editor.
+    pub schema: SchemaBrowser,
+    show_schema: bool,
 }
 
 impl Default for EditorTabs {
@@ -57,6 +63,8 @@ impl EditorTabs {
             next_id: 1,
             sessions: HashMap::new(),
             edited_at: None,
+            schema: SchemaBrowser::default(),
+            show_schema: true,
         };
         for sql in buffers {
             tabs.open_with(sql, None);
@@ -154,6 +162,7 @@ impl EditorTabs {
     /// A session closed: its tabs keep their SQL and results but have no session.
     pub fn session_closed(&mut self, id: SessionId) {
         self.sessions.remove(&id);
+        self.schema.forget(id);
         for tab in &mut self.tabs {
             if tab.session == Some(id) {
                 tab.session = None;
@@ -268,14 +277,33 @@ impl EditorTabs {
             if ui.button("+ New tab").on_hover_text("Ctrl+T").clicked() {
                 self.open();
             }
+            ui.toggle_value(&mut self.show_schema, "Schema")
+                .on_hover_text("Show the schema browser of this tab's connection");
         });
         if let Some(index) = close {
             self.close(index);
         }
         ui.separator();
+        let session = self.tabs.get(self.selected).and_then(|tab| tab.session);
+        let mut schema_action = None;
+        if self.show_schema && session.is_some() {
+            schema_action = egui::Panel::right("schema_browser")
+                .resizable(true)
+                .default_size(260.0)
+                .show(ui, |ui| self.schema.ui(ui, session))
+                .inner;
+        }
+        let tree = session.and_then(|s| self.schema.tree(s).cloned());
+        let names = move |word: &str| {
+            tree.as_ref()
+                .map_or_else(Vec::new, |t| t.completions(word, 8))
+        };
         let tab = self.tabs.get_mut(self.selected)?;
         let before = tab.query.sql.clone();
-        let action = query_tab_ui(ui, TabId(tab.id), &mut tab.query);
+        let action = query_tab_ui(ui, TabId(tab.id), &mut tab.query, &names);
+        if let Some(schema_action) = schema_action {
+            return Some(TabsAction::Schema(schema_action));
+        }
         if before != tab.query.sql {
             self.edited_at = Some(Instant::now());
         }

@@ -35,6 +35,15 @@ fn copied_text(harness: &mut Harness<'_, ExplorerApp>) -> String {
 #[test]
 fn type_run_sort_copy_and_find_in_history() {
     let sandbox = PgSandbox::start();
+    sandbox
+        .cluster
+        .psql(&format!(
+            "\\c {}\ncreate schema shop;\n\
+             create table shop.orders (id int primary key, note text not null default 'none');\n\
+             create view shop.recent as select * from shop.orders;",
+            sandbox.cluster.info().database
+        ))
+        .unwrap();
     let home = TestHome::new();
     let runtime = runtime();
     let mut harness = start_app(&home, &runtime);
@@ -47,6 +56,22 @@ fn type_run_sort_copy_and_find_in_history() {
     step_until(&mut harness, "tab bound to the session", |h| {
         h.query_by_label("sandbox · Query 1").is_some()
     });
+
+    // The schema browser lists the sandbox's schema, its table (columns, keys) and view.
+    step_until(&mut harness, "schema tree", |h| {
+        h.query_by_label("shop").is_some()
+    });
+    harness.get_by_label("shop").click();
+    step_until(&mut harness, "tables of shop", |h| {
+        h.query_by_label("Tables (1)").is_some() && h.query_by_label("Views (1)").is_some()
+    });
+    harness.get_by_label("orders").click();
+    step_until(&mut harness, "columns of orders", |h| {
+        h.query_by_label("id  integer  not null").is_some()
+            // Listed as an index and as a constraint.
+            && h.query_all_by_label("orders_pkey").count() == 2
+    });
+    harness.get_by_label("recent");
 
     harness.get_by_label("SQL editor").focus();
     settle(&mut harness);

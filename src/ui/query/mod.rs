@@ -6,6 +6,7 @@ mod editor;
 mod grid;
 pub mod history_panel;
 mod results;
+pub mod schema_browser;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -117,6 +118,8 @@ pub struct QueryTab {
     pub status: String,
     /// How the last run ended.
     pub end: Option<QueryEnd>,
+    /// Autocomplete offered in the editor.
+    pub completion: editor::Completion,
     next_generation: u64,
 }
 

@@ -11,7 +11,13 @@ use crate::backend::TabId;
 use crate::query::copy::{CopyFormat, copy_cells};
 
 /// Draws tab `tab_id`'s editor and results.
-pub fn query_tab_ui(ui: &mut egui::Ui, tab_id: TabId, tab: &mut QueryTab) -> Option<QueryAction> {
+/// `names` completes schema names in the editor.
+pub fn query_tab_ui(
+    ui: &mut egui::Ui,
+    tab_id: TabId,
+    tab: &mut QueryTab,
+    names: &dyn Fn(&str) -> Vec<String>,
+) -> Option<QueryAction> {
     let mut action = None;
     ui.horizontal(|ui| {
         let running = tab.running.is_some();
@@ -45,7 +51,14 @@ pub fn query_tab_ui(ui: &mut egui::Ui, tab_id: TabId, tab: &mut QueryTab) -> Opt
         .resizable(true)
         .default_size(220.0)
         .show(ui, |ui| {
-            let (_, cursor) = editor_ui(ui, tab_id.0, &mut tab.sql, error_at);
+            let (_, cursor) = editor_ui(
+                ui,
+                tab_id.0,
+                &mut tab.sql,
+                error_at,
+                names,
+                &mut tab.completion,
+            );
             if let Some(cursor) = cursor {
                 tab.cursor = cursor;
             }
