@@ -79,6 +79,20 @@ pub enum Command {
     },
     /// Remember the editor buffers (autosave); restored at the next start.
     SaveEditorBuffers(Vec<String>),
+    /// Export a query's result straight to a file (a Job): CSV, JSON or NDJSON; asks where with
+    /// the save dialog when `path` is `None`. Answers [`Event::ExportFinished`].
+    ExportQuery {
+        /// Where to run it.
+        session: SessionId,
+        /// The tab asking (for its messages).
+        tab: TabId,
+        /// The SQL.
+        sql: String,
+        /// The file format.
+        format: crate::query::export::ExportFormat,
+        /// The file; `None` shows the save dialog.
+        path: Option<PathBuf>,
+    },
     /// Load a session's schema tree: the cached one at once (unless `refresh`), then fresh
     /// from the catalogs (a Job); answers [`Event::SchemaLoaded`].
     LoadSchema {
@@ -194,6 +208,13 @@ pub enum Event {
     ResultOrdered(super::results::OrderedRows),
     /// A run was recorded in the history.
     HistoryRecorded(HistoryEntry),
+    /// An export ended (written, failed, or cancelled: then no file is left).
+    ExportFinished {
+        /// The tab that asked.
+        tab: TabId,
+        /// The file and rows written, or why not.
+        result: Result<(PathBuf, u64), UserError>,
+    },
     /// A session's schema tree (cached or fresh).
     SchemaLoaded {
         /// Which session.

@@ -35,7 +35,8 @@ pub(super) async fn run(command: Command, shared: Arc<Shared>, outbox: Outbox) {
         | Command::OrderResult(_)
         | Command::SearchHistory { .. }
         | Command::SaveEditorBuffers(_)
-        | Command::LoadSchema { .. }) => {
+        | Command::LoadSchema { .. }
+        | Command::ExportQuery { .. }) => {
             super::query_handlers::run(command, &shared, &outbox).await;
         }
     }

@@ -4,6 +4,7 @@
 //! No egui types here: the wake closure is a plain `Fn()`.
 
 mod command;
+mod export;
 mod handlers;
 mod inventory;
 mod query;

@@ -233,10 +233,26 @@ async fn publish(
 
 /// Marks the session free when the run ends; if the run is dropped midway (its job was
 /// cancelled from the jobs panel), also asks the server to stop the statement.
-struct RunGuard {
+pub(super) struct RunGuard {
     session: Arc<Session>,
     job: JobId,
     finished: bool,
+}
+
+impl RunGuard {
+    /// Guards `job` running on `session`.
+    pub(super) fn new(session: Arc<Session>, job: JobId) -> Self {
+        Self {
+            session,
+            job,
+            finished: false,
+        }
+    }
+
+    /// The run ended on its own: free the session, no cancel needed.
+    pub(super) fn finished(mut self) {
+        self.finished = true;
+    }
 }
 
 impl Drop for RunGuard {
@@ -286,11 +302,7 @@ pub(super) async fn run_query(
             outbox.send(Event::QueryRefused { tab, error }).await;
             return Ok("not started: the session is busy".to_owned());
         }
-        let mut guard = RunGuard {
-            session: Arc::clone(&session),
-            job,
-            finished: false,
-        };
+        let guard = RunGuard::new(Arc::clone(&session), job);
         let header = RunHeader {
             tab,
             job,
@@ -321,8 +333,7 @@ pub(super) async fn run_query(
             canceller: Some(session.canceller.clone()),
         };
         let result = fetch_to_sink(&session.client, &sql, &mut sink, &run_options).await;
-        guard.finished = true;
-        drop(guard);
+        guard.finished();
         done.cancel();
         let _ = publisher.await;
         let end = query_end(result);

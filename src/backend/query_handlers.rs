@@ -46,6 +46,13 @@ pub(super) async fn run(command: Command, shared: &Arc<Shared>, outbox: &Outbox)
         Command::OrderResult(request) => super::results::order(shared, outbox, request),
         Command::SearchHistory { text } => search_history(shared, outbox, text).await,
         Command::SaveEditorBuffers(buffers) => save_buffers(shared, buffers).await,
+        Command::ExportQuery {
+            session,
+            tab,
+            sql,
+            format,
+            path,
+        } => super::export::export(shared, outbox, session, tab, sql, format, path).await,
         Command::LoadSchema { session, refresh } => {
             super::schema::load(shared, outbox, session, refresh).await;
         }

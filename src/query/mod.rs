@@ -14,6 +14,7 @@
 
 pub mod bench;
 pub mod copy;
+pub mod export;
 mod fetch;
 pub mod highlight;
 pub mod render;

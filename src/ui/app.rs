@@ -214,6 +214,12 @@ impl ExplorerApp {
             Event::QueryRefused { tab, error } => self.tabs.query_refused(tab, error.to_string()),
             Event::ResultOrdered(ordered) => self.tabs.result_ordered(&ordered),
             Event::HistoryRecorded(entry) => self.history.recorded(entry),
+            Event::ExportFinished { result, .. } => match result {
+                Ok((path, rows)) => {
+                    self.set_status(format!("Exported {rows} rows to {}", path.display()), false);
+                }
+                Err(error) => self.set_status(format!("Export failed: {error}"), true),
+            },
             Event::SchemaLoaded { session, tree, .. } => self.tabs.schema.set_tree(session, tree),
             Event::HistoryFound { text, entries } => self.history.set_found(&text, entries),
             _ => {}
@@ -302,6 +308,24 @@ impl ExplorerApp {
             }
             TabsAction::Query(super::query::QueryAction::Order(request)) => {
                 self.send(Command::OrderResult(request));
+            }
+            TabsAction::Query(super::query::QueryAction::Export(format)) => {
+                let target = self.tabs.selected_target();
+                let sql = self.tabs.sql_for(RunScope::Current);
+                match (target, sql) {
+                    (Some((tab, Some(session))), Some(sql)) => self.send(Command::ExportQuery {
+                        session,
+                        tab,
+                        sql,
+                        format,
+                        path: None,
+                    }),
+                    (Some((_, None)), _) => self.set_status(
+                        "No connection in this tab: pick a database in the inventory and connect first",
+                        true,
+                    ),
+                    _ => self.set_status("Nothing to export at the cursor", false),
+                }
             }
             TabsAction::Query(_) => {}
             TabsAction::Schema(SchemaAction::Load { session, refresh }) => {

@@ -136,6 +136,12 @@ impl EditorTabs {
             .map(|tab| (TabId(tab.id), tab.session))
     }
 
+    /// The SQL `scope` means in the selected tab, without starting anything.
+    pub fn sql_for(&self, scope: RunScope) -> Option<String> {
+        let tab = self.tabs.get(self.selected)?;
+        tab.query.sql_to_run(scope).map(|(sql, _)| sql)
+    }
+
     /// The SQL to run in the selected tab for `scope`, marking the tab as started.
     pub fn start_run(&mut self, scope: RunScope) -> Option<String> {
         let tab = self.tabs.get_mut(self.selected)?;

@@ -15,6 +15,7 @@ use rds_explorer::backend::{
 use rds_explorer::db::connect::{ConnectParams, Endpoint};
 use rds_explorer::db::tls::{TrustConfig, client_config};
 use rds_explorer::query::StoreOptions;
+use rds_explorer::query::export::ExportFormat;
 use rds_explorer::store::{Database, HistoryStatus};
 use rds_sandbox::{PgCluster, PgClusterOptions};
 
@@ -315,4 +316,74 @@ fn a_million_rows_stream_to_the_window_path_through_a_small_cap() {
         0,
         "the spill file has no name: nothing is left behind after a crash"
     );
+}
+
+#[test]
+fn export_streams_a_query_to_csv_json_and_ndjson_files() {
+    let sandbox = PgSandbox::start();
+    let mut backend = Backend::start();
+    let session = backend.open_session(&sandbox);
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "select g as n, case when g % 2 = 0 then 'a,\"b\"' when g = 3 then '' end as t, \
+               (g % 3 = 0) as flag from generate_series(1, 200000) g";
+    for (format, name) in [
+        (ExportFormat::Csv, "out.csv"),
+        (ExportFormat::Json, "out.json"),
+        (ExportFormat::Ndjson, "out.ndjson"),
+    ] {
+        let path = dir.path().join(name);
+        backend
+            .handle
+            .send(Command::ExportQuery {
+                session,
+                tab: TabId(1),
+                sql: sql.into(),
+                format,
+                path: Some(path.clone()),
+            })
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_mins(1);
+        let written = loop {
+            if let Event::ExportFinished { result, .. } = backend.next_event("export", deadline) {
+                break result.unwrap();
+            }
+        };
+        assert_eq!(written, (path.clone(), 200_000));
+        let text = std::fs::read_to_string(&path).unwrap();
+        match format {
+            ExportFormat::Csv => {
+                let lines: Vec<&str> = text.split("\r\n").take(5).collect();
+                assert_eq!(
+                    lines,
+                    [
+                        "n,t,flag",
+                        "1,,f",
+                        "2,\"a,\"\"b\"\"\",f",
+                        "3,\"\",t",
+                        "4,\"a,\"\"b\"\"\",f"
+                    ]
+                );
+                assert_eq!(text.matches("\r\n").count(), 200_001);
+            }
+            ExportFormat::Json => {
+                let rows: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+                assert_eq!(rows.len(), 200_000);
+                assert_eq!(rows[2], serde_json::json!({"n": 3, "t": "", "flag": true}));
+                assert_eq!(
+                    rows[0],
+                    serde_json::json!({"n": 1, "t": null, "flag": false})
+                );
+            }
+            ExportFormat::Ndjson => {
+                let lines: Vec<&str> = text.lines().collect();
+                assert_eq!(lines.len(), 200_000);
+                assert_eq!(lines[1], r#"{"n":2,"t":"a,\"b\"","flag":false}"#);
+            }
+        }
+    }
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 3, "no temporary files left: {names:?}");
 }

@@ -39,6 +39,8 @@ pub enum QueryAction {
     Stop,
     /// Sort/filter a result off the UI thread.
     Order(OrderRequest),
+    /// Export the statement at the cursor (or the selection) straight to a file.
+    Export(crate::query::export::ExportFormat),
 }
 
 /// The last error of a run, as the editor shows it.

@@ -9,6 +9,7 @@ use super::grid::{GridAction, grid_ui};
 use super::{InspectorMode, QueryAction, QueryTab, ResultPane, RunScope};
 use crate::backend::TabId;
 use crate::query::copy::{CopyFormat, copy_cells};
+use crate::query::export::ExportFormat;
 
 /// Draws tab `tab_id`'s editor and results.
 /// `names` completes schema names in the editor.
@@ -44,6 +45,19 @@ pub fn query_tab_ui(
         }
         if running {
             ui.spinner();
+        }
+        ui.separator();
+        for (name, format) in [
+            ("Export CSV…", ExportFormat::Csv),
+            ("Export JSON…", ExportFormat::Json),
+            ("Export NDJSON…", ExportFormat::Ndjson),
+        ] {
+            let button = ui
+                .add_enabled(!running, egui::Button::new(name))
+                .on_hover_text("Run the statement at the cursor again, streaming it to a file");
+            if button.clicked() {
+                action = Some(QueryAction::Export(format));
+            }
         }
     });
     let error_at = tab.error.as_ref().and_then(|e| e.offset);

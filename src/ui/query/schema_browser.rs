@@ -135,7 +135,7 @@ impl SchemaBrowser {
                                     for function in &schema.functions {
                                         ui.label(
                                             RichText::new(format!(
-                                                "{}({}) → {}",
+                                                "{}({}) -> {}",
                                                 function.name, function.arguments, function.result
                                             ))
                                             .monospace(),
