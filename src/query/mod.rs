@@ -13,7 +13,9 @@
 //! ```
 
 pub mod bench;
+pub mod chart;
 pub mod copy;
+pub mod explain;
 pub mod export;
 mod fetch;
 pub mod highlight;

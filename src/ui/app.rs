@@ -327,6 +327,9 @@ impl ExplorerApp {
                     _ => self.set_status("Nothing to export at the cursor", false),
                 }
             }
+            TabsAction::Query(super::query::QueryAction::Explain { analyze }) => {
+                self.run_explain(analyze);
+            }
             TabsAction::Query(_) => {}
             TabsAction::Schema(SchemaAction::Load { session, refresh }) => {
                 self.send(Command::LoadSchema { session, refresh });
@@ -337,6 +340,27 @@ impl ExplorerApp {
                 self.run_selected_tab(RunScope::All);
             }
         }
+    }
+
+    fn run_explain(&mut self, analyze: bool) {
+        let Some((tab, Some(session))) = self.tabs.selected_target() else {
+            self.set_status(
+                "No connection in this tab: pick a database in the inventory and connect first",
+                true,
+            );
+            return;
+        };
+        let Some(sql) = self.tabs.start_explain(analyze) else {
+            self.set_status("Nothing to explain at the cursor", false);
+            return;
+        };
+        let store = crate::query::StoreOptions::default();
+        self.send(Command::RunQuery {
+            session,
+            tab,
+            sql,
+            store,
+        });
     }
 
     fn on_history(&mut self, action: HistoryAction) {

@@ -142,6 +142,17 @@ impl EditorTabs {
         tab.query.sql_to_run(scope).map(|(sql, _)| sql)
     }
 
+    /// The EXPLAIN of the statement at the cursor in the selected tab, marking the tab started.
+    pub fn start_explain(&mut self, analyze: bool) -> Option<String> {
+        let tab = self.tabs.get_mut(self.selected)?;
+        let (sql, offset) = tab.query.sql_to_run(RunScope::Current)?;
+        let explain = crate::query::explain::explain_sql(&sql, analyze);
+        tab.query.started(offset);
+        // Error positions count from the start of the EXPLAIN text.
+        tab.query.explain_prefix = explain.len() - sql.trim().trim_end_matches(';').len();
+        Some(explain)
+    }
+
     /// The SQL to run in the selected tab for `scope`, marking the tab as started.
     pub fn start_run(&mut self, scope: RunScope) -> Option<String> {
         let tab = self.tabs.get_mut(self.selected)?;

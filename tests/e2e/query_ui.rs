@@ -108,6 +108,21 @@ fn type_run_sort_copy_and_find_in_history() {
         "name,n\r\ncell-60,60\r\ncell-59,59\r\n"
     );
 
+    // A chart of the numeric column, then back to the grid.
+    harness.get_by_label("Chart").click();
+    settle(&mut harness);
+    harness.get_by_label("Scatter");
+    harness.get_by_label("Grid").click();
+    settle(&mut harness);
+
+    // EXPLAIN ANALYZE of the statement at the cursor shows the plan tree with timings.
+    harness.get_by_label("Explain analyze").click();
+    step_until(&mut harness, "plan tree", |h| {
+        h.query_by_label("Function Scan").is_some()
+            && h.query_by_label_contains("Execution ").is_some()
+            && h.query_by_label_contains("actual 60 rows x 1 loops").is_some()
+    });
+
     // The run is in the history, found by a word of its SQL.
     harness.get_by_label("History").click();
     settle(&mut harness);

@@ -2,9 +2,11 @@
 //! updated from backend events ([`QueryTab::apply_update`]); drawing returns a [`QueryAction`]
 //! the app turns into a `Command`. The grid, the editor and the history panel live beside it.
 
+mod chart_view;
 mod editor;
 mod grid;
 pub mod history_panel;
+mod plan_view;
 mod results;
 pub mod schema_browser;
 
@@ -41,6 +43,23 @@ pub enum QueryAction {
     Order(OrderRequest),
     /// Export the statement at the cursor (or the selection) straight to a file.
     Export(crate::query::export::ExportFormat),
+    /// Show the plan of the statement at the cursor (with ANALYZE: run it and time it).
+    Explain {
+        /// Run the statement (EXPLAIN ANALYZE).
+        analyze: bool,
+    },
+}
+
+/// What a result pane shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResultView {
+    /// The grid.
+    #[default]
+    Grid,
+    /// A chart of numeric columns.
+    Chart,
+    /// The plan tree of an EXPLAIN result.
+    Plan,
 }
 
 /// The last error of a run, as the editor shows it.
@@ -70,6 +89,12 @@ pub struct ResultPane {
     pub inspector: bool,
     /// Inspector: pretty-print JSON / show bytes in hex / wrap lines.
     pub inspector_mode: InspectorMode,
+    /// Grid, chart or plan.
+    pub view_mode: ResultView,
+    /// The chart's choices.
+    pub chart: chart_view::ChartState,
+    /// The parsed plan, for an EXPLAIN (FORMAT JSON) result.
+    pub plan: Option<crate::query::explain::Plan>,
 }
 
 /// How the inspector shows a value.
@@ -122,6 +147,8 @@ pub struct QueryTab {
     pub end: Option<QueryEnd>,
     /// Autocomplete offered in the editor.
     pub completion: editor::Completion,
+    /// Bytes added before the buffer's SQL (`EXPLAIN (…) `), not in the buffer.
+    pub explain_prefix: usize,
     next_generation: u64,
 }
 
@@ -153,6 +180,7 @@ impl QueryTab {
     /// A run was started with SQL at `base_offset`.
     pub fn started(&mut self, base_offset: usize) {
         self.base_offset = base_offset;
+        self.explain_prefix = 0;
         self.results.clear();
         self.selected_result = 0;
         self.notices.clear();
@@ -184,11 +212,23 @@ impl QueryTab {
                     ordering: false,
                     inspector: false,
                     inspector_mode: InspectorMode::Text,
+                    view_mode: ResultView::Grid,
+                    chart: chart_view::ChartState::default(),
+                    plan: None,
                 });
                 // Follow the newest result set while running.
                 if view.snapshot.is_some() {
                     self.selected_result = index;
                 }
+            }
+        }
+        for pane in &mut self.results {
+            if pane.plan.is_none()
+                && pane.view.outcome.is_some()
+                && let Some(plan) = plan_of(&pane.view)
+            {
+                pane.plan = Some(plan);
+                pane.view_mode_plan();
             }
         }
         self.notices.clone_from(&update.notices);
@@ -203,7 +243,9 @@ impl QueryTab {
                     ..
                 } => Some(RunError {
                     text: error.to_string(),
-                    offset: error_offset.map(|o| o + self.base_offset),
+                    offset: error_offset
+                        .and_then(|o| o.checked_sub(self.explain_prefix))
+                        .map(|o| o + self.base_offset),
                 }),
                 QueryEnd::Cancelled { message } => Some(RunError {
                     text: format!("Stopped: {message}. Rows received before are kept."),
@@ -276,6 +318,24 @@ impl QueryTab {
             generation,
         })
     }
+}
+
+impl ResultPane {
+    fn view_mode_plan(&mut self) {
+        self.view_mode = ResultView::Plan;
+    }
+}
+
+/// The plan in a finished one-row, one-column `QUERY PLAN` result.
+fn plan_of(view: &StatementView) -> Option<crate::query::explain::Plan> {
+    let snapshot = view.snapshot.as_ref()?;
+    let column = snapshot.columns().first()?;
+    if snapshot.columns().len() != 1 || column.name != "QUERY PLAN" || snapshot.row_count() != 1 {
+        return None;
+    }
+    let mut text = String::new();
+    snapshot.render_cell(0, 0, &mut text).ok()?;
+    crate::query::explain::parse_plan(&text)
 }
 
 fn status_line(update: &QueryUpdate) -> String {

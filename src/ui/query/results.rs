@@ -4,9 +4,11 @@
 
 use egui::RichText;
 
+use super::chart_view::chart_ui;
 use super::editor::editor_ui;
 use super::grid::{GridAction, grid_ui};
-use super::{InspectorMode, QueryAction, QueryTab, ResultPane, RunScope};
+use super::plan_view::plan_ui;
+use super::{InspectorMode, QueryAction, QueryTab, ResultPane, ResultView, RunScope};
 use crate::backend::TabId;
 use crate::query::copy::{CopyFormat, copy_cells};
 use crate::query::export::ExportFormat;
@@ -45,6 +47,20 @@ pub fn query_tab_ui(
         }
         if running {
             ui.spinner();
+        }
+        if ui
+            .add_enabled(!running, egui::Button::new("Explain"))
+            .on_hover_text("Show the plan of the statement at the cursor")
+            .clicked()
+        {
+            action = Some(QueryAction::Explain { analyze: false });
+        }
+        if ui
+            .add_enabled(!running, egui::Button::new("Explain analyze"))
+            .on_hover_text("Run the statement at the cursor and show its plan with timings")
+            .clicked()
+        {
+            action = Some(QueryAction::Explain { analyze: true });
         }
         ui.separator();
         for (name, format) in [
@@ -130,7 +146,27 @@ fn results_ui(ui: &mut egui::Ui, tab_id: TabId, tab: &mut QueryTab) -> Option<Qu
     });
     let index = tab.selected_result.min(tab.results.len() - 1);
     let pane = &mut tab.results[index];
-    pane.view.snapshot.as_ref()?;
+    let snapshot = pane.view.snapshot.clone()?;
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut pane.view_mode, ResultView::Grid, "Grid");
+        ui.selectable_value(&mut pane.view_mode, ResultView::Chart, "Chart");
+        if pane.plan.is_some() {
+            ui.selectable_value(&mut pane.view_mode, ResultView::Plan, "Plan");
+        }
+    });
+    match pane.view_mode {
+        ResultView::Grid => {}
+        ResultView::Chart => {
+            chart_ui(ui, tab_id.0 << 8 | index as u64, &snapshot, &mut pane.chart);
+            return None;
+        }
+        ResultView::Plan => {
+            if let Some(plan) = &pane.plan {
+                plan_ui(ui, plan);
+            }
+            return None;
+        }
+    }
     let mut reorder = result_toolbar_ui(ui, tab_id, index, pane);
     if pane.inspector {
         egui::Panel::right(("inspector", tab_id.0, index))
