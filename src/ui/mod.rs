@@ -18,6 +18,7 @@ mod theme;
 
 pub use app::ExplorerApp;
 pub use probe::{ProbeExit, ProbeMarks, StartupProbe};
+pub use query::bench::{FrameTimes, scroll_grid_frames};
 
 use crate::aws::profiles::AwsFiles;
 use crate::logging::LogBuffer;

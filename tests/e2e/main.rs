@@ -10,6 +10,7 @@ mod app_ui;
 mod cli;
 mod connect_errors;
 mod diagnose;
+mod grid_bench;
 mod iam_auth;
 mod inventory;
 mod keyring;

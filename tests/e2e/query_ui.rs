@@ -120,7 +120,8 @@ fn type_run_sort_copy_and_find_in_history() {
     step_until(&mut harness, "plan tree", |h| {
         h.query_by_label("Function Scan").is_some()
             && h.query_by_label_contains("Execution ").is_some()
-            && h.query_by_label_contains("actual 60 rows x 1 loops").is_some()
+            && h.query_by_label_contains("actual 60 rows x 1 loops")
+                .is_some()
     });
 
     // The run is in the history, found by a word of its SQL.

@@ -101,6 +101,8 @@ pub struct GridState {
     pub page_start: u64,
     /// The current sort.
     pub sort: Option<(usize, SortOrder)>,
+    /// Show this display row at the top in the next frame (switching page if needed).
+    pub scroll_to: Option<u64>,
 }
 
 struct Delegate<'a> {
@@ -238,6 +240,10 @@ pub fn grid_ui(
     if state.page_start >= total {
         state.page_start = total.saturating_sub(1) / PAGE_ROWS * PAGE_ROWS;
     }
+    let scroll_to = state.scroll_to.take().filter(|&row| row < total);
+    if let Some(row) = scroll_to {
+        state.page_start = row / PAGE_ROWS * PAGE_ROWS;
+    }
     if total > PAGE_ROWS {
         page_bar_ui(ui, total, state);
     }
@@ -257,6 +263,7 @@ pub fn grid_ui(
             .resizable(true)
     }))
     .collect();
+    let page_start = state.page_start;
     let mut delegate = Delegate {
         view,
         state,
@@ -265,7 +272,11 @@ pub fn grid_ui(
         null_color: ui.visuals().weak_text_color(),
         selection_fill: ui.visuals().selection.bg_fill.gamma_multiply(0.6),
     };
-    egui_table::Table::new()
+    let mut table = egui_table::Table::new();
+    if let Some(row) = scroll_to {
+        table = table.scroll_to_row(row - page_start, Some(Align::TOP));
+    }
+    table
         .id_salt(id)
         .num_rows(rows)
         .columns(columns)

@@ -2,6 +2,7 @@
 //! updated from backend events ([`QueryTab::apply_update`]); drawing returns a [`QueryAction`]
 //! the app turns into a `Command`. The grid, the editor and the history panel live beside it.
 
+pub mod bench;
 mod chart_view;
 mod editor;
 mod grid;
