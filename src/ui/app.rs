@@ -210,9 +210,17 @@ impl ExplorerApp {
                 self.tabs.session_closed(id);
             }
             Event::QueryStarted { tab, job, .. } => self.tabs.query_started(tab, job),
-            Event::QueryUpdate(update) => self.tabs.query_update(&update),
+            Event::QueryUpdate(update) => {
+                for request in self.tabs.query_update(&update) {
+                    self.send(Command::OrderResult(request));
+                }
+            }
             Event::QueryRefused { tab, error } => self.tabs.query_refused(tab, error.to_string()),
-            Event::ResultOrdered(ordered) => self.tabs.result_ordered(&ordered),
+            Event::ResultOrdered(ordered) => {
+                if let Some(request) = self.tabs.result_ordered(&ordered) {
+                    self.send(Command::OrderResult(request));
+                }
+            }
             Event::HistoryRecorded(entry) => self.history.recorded(entry),
             Event::ExportFinished { result, .. } => match result {
                 Ok((path, rows)) => {

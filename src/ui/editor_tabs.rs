@@ -202,11 +202,17 @@ impl EditorTabs {
         }
     }
 
-    /// Rows and statements of a running query.
-    pub fn query_update(&mut self, update: &QueryUpdate) {
-        if let Some(query) = self.tab_mut(update.tab) {
-            query.apply_update(update);
-        }
+    /// Rows and statements of a running query; returns the order requests of results that
+    /// were sorted or filtered before all their rows had arrived.
+    pub fn query_update(&mut self, update: &QueryUpdate) -> Vec<crate::backend::OrderRequest> {
+        let Some(query) = self.tab_mut(update.tab) else {
+            return Vec::new();
+        };
+        query
+            .apply_update(update)
+            .into_iter()
+            .filter_map(|index| query.order_request(update.tab, index))
+            .collect()
     }
 
     /// A query could not start or stop.
@@ -225,11 +231,16 @@ impl EditorTabs {
         }
     }
 
-    /// Sorted/filtered rows arrived.
-    pub fn result_ordered(&mut self, ordered: &OrderedRows) {
-        if let Some(query) = self.tab_mut(ordered.tab) {
-            query.apply_ordered(ordered);
+    /// Sorted/filtered rows arrived; returns a new request when they are already stale.
+    pub fn result_ordered(
+        &mut self,
+        ordered: &OrderedRows,
+    ) -> Option<crate::backend::OrderRequest> {
+        let query = self.tab_mut(ordered.tab)?;
+        if query.apply_ordered(ordered) {
+            return query.order_request(ordered.tab, ordered.result);
         }
+        None
     }
 
     /// The buffers to autosave when edits have settled, once.

@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::backend::{OrderRequest, OrderedRows, QueryEnd, QueryUpdate, StatementView, TabId};
 use crate::jobs::JobId;
 use crate::query::split::{split_statements, statement_at};
-use crate::query::{Notice, RowFilter};
+use crate::query::{Notice, RowFilter, StoreSnapshot};
 
 pub use editor::EditorCursor;
 pub use grid::{GridState, RowView};
@@ -195,10 +195,11 @@ impl QueryTab {
         self.running = Some(job);
     }
 
-    /// Applies a streaming update (or the final one).
-    pub fn apply_update(&mut self, update: &QueryUpdate) {
+    /// Applies a streaming update (or the final one). Returns the results whose sort or filter
+    /// was computed on fewer rows than they now have: the caller orders them again.
+    pub fn apply_update(&mut self, update: &QueryUpdate) -> Vec<usize> {
         if self.running.is_some_and(|job| job != update.job) {
-            return;
+            return Vec::new();
         }
         for (index, view) in update.statements.iter().enumerate() {
             if let Some(pane) = self.results.get_mut(index) {
@@ -234,6 +235,18 @@ impl QueryTab {
         }
         self.notices.clone_from(&update.notices);
         self.status = status_line(update);
+        let stale: Vec<usize> = self
+            .results
+            .iter()
+            .enumerate()
+            .filter(|(_, pane)| pane.view.outcome.is_some() && !pane.ordering)
+            .filter(|(_, pane)| {
+                let shown = pane.ordered.as_ref().map(|o| o.snapshot.row_count());
+                let now = pane.view.snapshot.as_ref().map(StoreSnapshot::row_count);
+                shown.is_some() && shown != now
+            })
+            .map(|(index, _)| index)
+            .collect();
         if let Some(end) = &update.end {
             self.running = None;
             self.end = Some(end.clone());
@@ -255,6 +268,7 @@ impl QueryTab {
                 QueryEnd::Succeeded => None,
             };
         }
+        stale
     }
 
     /// The job ended without a final update (cancelled from the jobs panel).
@@ -265,14 +279,17 @@ impl QueryTab {
         }
     }
 
-    /// Applies sorted/filtered rows.
-    pub fn apply_ordered(&mut self, ordered: &OrderedRows) {
+    /// Applies sorted/filtered rows; returns whether they are already stale (the result got
+    /// more rows and finished meanwhile), so the caller orders again.
+    pub fn apply_ordered(&mut self, ordered: &OrderedRows) -> bool {
         let Some(pane) = self.results.get_mut(ordered.result) else {
-            return;
+            return false;
         };
         if pane.generation != ordered.generation {
-            return;
+            return false;
         }
+        let now = pane.view.snapshot.as_ref().map(StoreSnapshot::row_count);
+        let stale = pane.view.outcome.is_some() && now != Some(ordered.snapshot.row_count());
         pane.ordering = false;
         match &ordered.rows {
             Ok(rows) => {
@@ -290,6 +307,7 @@ impl QueryTab {
                 });
             }
         }
+        stale
     }
 
     /// An order request for result `index` with its current sort and filter, or `None` (and the
@@ -414,5 +432,72 @@ mod tests {
         assert_eq!(format_elapsed(Duration::from_millis(850)), "850 ms");
         assert_eq!(format_elapsed(Duration::from_millis(12_345)), "12.3 s");
         assert_eq!(format_elapsed(Duration::from_secs(125)), "2 min 5 s");
+    }
+
+    fn update_with_rows(rows: usize, finished: bool) -> QueryUpdate {
+        use crate::query::render::ColumnRenderer;
+        use crate::query::{
+            ResultStore, StatementInfo, StatementOutcome, StoreColumn, StoreOptions,
+        };
+        let column = StoreColumn {
+            name: "t".into(),
+            type_oid: 25,
+            type_name: "text".into(),
+            renderer: ColumnRenderer::server_text(),
+        };
+        let mut store = ResultStore::new(vec![column], StoreOptions::default());
+        for _ in 0..rows {
+            let row: [Option<&[u8]>; 1] = [Some(b"x")];
+            store.push_row(&row[..]).unwrap();
+        }
+        let statement = StatementInfo {
+            index: 0,
+            sql_range: 0..1,
+        };
+        QueryUpdate {
+            tab: TabId(1),
+            job: JobId::for_tests(1),
+            session: crate::backend::SessionId(1),
+            statements: vec![StatementView {
+                statement: statement.clone(),
+                snapshot: Some(store.snapshot()),
+                outcome: finished.then_some(StatementOutcome {
+                    statement,
+                    returned_rows: true,
+                    rows: rows as u64,
+                    elapsed: Duration::ZERO,
+                }),
+                spilled_rows: 0,
+            }],
+            notices: Vec::new(),
+            received_bytes: 0,
+            elapsed: Duration::ZERO,
+            end: finished.then_some(QueryEnd::Succeeded),
+        }
+    }
+
+    #[test]
+    fn a_sort_made_while_rows_arrived_is_redone_when_they_are_all_in() {
+        let mut tab = QueryTab::with_sql("select".into());
+        tab.started(0);
+        tab.set_job(JobId::for_tests(1));
+        assert!(tab.apply_update(&update_with_rows(2, false)).is_empty());
+        tab.results[0].grid.sort = Some((0, crate::query::SortOrder::Ascending));
+        let request = tab.order_request(TabId(1), 0).unwrap();
+        assert_eq!(request.snapshot.row_count(), 2);
+        let answer = OrderedRows {
+            tab: TabId(1),
+            result: 0,
+            job: JobId::for_tests(2),
+            generation: request.generation,
+            snapshot: request.snapshot,
+            rows: Ok(Arc::new(vec![1, 0])),
+        };
+        assert!(!tab.apply_ordered(&answer), "still running: not stale yet");
+        assert_eq!(tab.apply_update(&update_with_rows(4, true)), [0]);
+        assert_eq!(
+            tab.order_request(TabId(1), 0).unwrap().snapshot.row_count(),
+            4
+        );
     }
 }
