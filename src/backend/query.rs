@@ -289,6 +289,7 @@ pub(super) async fn run_query(
         return;
     };
     let database = Arc::clone(&shared.database);
+    let run_shared = Arc::clone(shared);
     let run_outbox = outbox.clone();
     let title = format!("Query on {}", session.info.title);
     let job = shared.jobs.spawn(title, move |ctx| async move {
@@ -352,6 +353,16 @@ pub(super) async fn run_query(
         };
         outbox.send(Event::QueryUpdate(Box::new(update))).await;
         record_history(database, entry, &outbox).await;
+        if session.client.is_closed() {
+            // The server ended the session (terminated, restarted, network): it cannot run more.
+            run_shared.sessions.remove(session_id);
+            outbox
+                .send(Event::SessionClosed {
+                    id: session_id,
+                    reason: "the connection to the server was lost; connect again".into(),
+                })
+                .await;
+        }
         Ok(summary)
     });
     outbox

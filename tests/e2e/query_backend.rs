@@ -387,3 +387,33 @@ fn export_streams_a_query_to_csv_json_and_ndjson_files() {
         .collect();
     assert_eq!(names.len(), 3, "no temporary files left: {names:?}");
 }
+
+#[test]
+fn a_session_the_server_ends_is_reported_closed_and_refuses_more_runs() {
+    let sandbox = PgSandbox::start();
+    let mut backend = Backend::start();
+    let session = backend.open_session(&sandbox);
+    backend.run(
+        session,
+        4,
+        "select pg_terminate_backend(pg_backend_pid())",
+        StoreOptions::default(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (id, reason) = loop {
+        if let Event::SessionClosed { id, reason } = backend.next_event("session closed", deadline)
+        {
+            break (id, reason);
+        }
+    };
+    assert_eq!(id, session);
+    assert!(reason.contains("connect again"), "{reason}");
+    backend.run(session, 5, "select 1", StoreOptions::default());
+    let refused = loop {
+        if let Event::QueryRefused { tab, error } = backend.next_event("refused", deadline) {
+            assert_eq!(tab, TabId(5));
+            break error;
+        }
+    };
+    assert!(refused.message.contains("closed"), "{refused}");
+}
