@@ -108,6 +108,23 @@ fn type_run_sort_copy_and_find_in_history() {
         "name,n\r\ncell-60,60\r\ncell-59,59\r\n"
     );
 
+    // Filter by a column: only matching rows remain (still sorted), then clear it.
+    harness.get_by_label("Filter rows").focus();
+    settle(&mut harness);
+    harness.get_by_label("Filter rows").type_text("cell-1");
+    settle(&mut harness);
+    harness.get_by_label("Apply").click();
+    step_until(&mut harness, "filtered rows", |h| {
+        // cell-1 and cell-10 … cell-19, sorted descending: cell-19 first.
+        h.query_by_label("cell-19").is_some()
+            && h.query_by_label("cell-60").is_none()
+            && h.query_by_label("cell-2").is_none()
+    });
+    harness.get_by_label("Clear filter").click();
+    step_until(&mut harness, "filter cleared", |h| {
+        h.query_by_label("cell-60").is_some()
+    });
+
     // A chart of the numeric column, then back to the grid.
     harness.get_by_label("Chart").click();
     settle(&mut harness);
