@@ -57,21 +57,7 @@ fn type_run_sort_copy_and_find_in_history() {
         h.query_by_label("sandbox · Query 1").is_some()
     });
 
-    // The schema browser lists the sandbox's schema, its table (columns, keys) and view.
-    step_until(&mut harness, "schema tree", |h| {
-        h.query_by_label("shop").is_some()
-    });
-    harness.get_by_label("shop").click();
-    step_until(&mut harness, "tables of shop", |h| {
-        h.query_by_label("Tables (1)").is_some() && h.query_by_label("Views (1)").is_some()
-    });
-    harness.get_by_label("orders").click();
-    step_until(&mut harness, "columns of orders", |h| {
-        h.query_by_label("id  integer  not null").is_some()
-            // Listed as an index and as a constraint.
-            && h.query_all_by_label("orders_pkey").count() == 2
-    });
-    harness.get_by_label("recent");
+    schema_browser_lists_the_sandbox_tables(&mut harness);
 
     harness.get_by_label("SQL editor").focus();
     settle(&mut harness);
@@ -86,60 +72,7 @@ fn type_run_sort_copy_and_find_in_history() {
         "the last row is off screen before sorting"
     );
 
-    // Sort by n: ascending, then descending puts cell-60 first.
-    harness.get_by_label("n").click();
-    step_until(&mut harness, "sorted ascending", |h| {
-        h.query_by_label("n (asc)").is_some()
-    });
-    harness.get_by_label("n (asc)").click();
-    step_until(&mut harness, "sorted descending", |h| {
-        h.query_by_label("n (desc)").is_some() && h.query_by_label("cell-60").is_some()
-    });
-    assert!(harness.query_by_label("cell-1").is_none());
-
-    // Select the first two rows of both columns and copy them as CSV.
-    harness.get_by_label("cell-60").click();
-    settle(&mut harness);
-    harness.get_by_label("59").click_modifiers(Modifiers::SHIFT);
-    settle(&mut harness);
-    harness.get_by_label("Copy as CSV").click();
-    assert_eq!(
-        copied_text(&mut harness),
-        "name,n\r\ncell-60,60\r\ncell-59,59\r\n"
-    );
-
-    // Filter by a column: only matching rows remain (still sorted), then clear it.
-    harness.get_by_label("Filter rows").focus();
-    settle(&mut harness);
-    harness.get_by_label("Filter rows").type_text("cell-1");
-    settle(&mut harness);
-    harness.get_by_label("Apply").click();
-    step_until(&mut harness, "filtered rows", |h| {
-        // cell-1 and cell-10 … cell-19, sorted descending: cell-19 first.
-        h.query_by_label("cell-19").is_some()
-            && h.query_by_label("cell-60").is_none()
-            && h.query_by_label("cell-2").is_none()
-    });
-    harness.get_by_label("Clear filter").click();
-    step_until(&mut harness, "filter cleared", |h| {
-        h.query_by_label("cell-60").is_some()
-    });
-
-    // A chart of the numeric column, then back to the grid.
-    harness.get_by_label("Chart").click();
-    settle(&mut harness);
-    harness.get_by_label("Scatter");
-    harness.get_by_label("Grid").click();
-    settle(&mut harness);
-
-    // EXPLAIN ANALYZE of the statement at the cursor shows the plan tree with timings.
-    harness.get_by_label("Explain analyze").click();
-    step_until(&mut harness, "plan tree", |h| {
-        h.query_by_label("Function Scan").is_some()
-            && h.query_by_label_contains("Execution ").is_some()
-            && h.query_by_label_contains("actual 60 rows x 1 loops")
-                .is_some()
-    });
+    sort_filter_copy_chart_and_explain(&mut harness);
 
     // The run is in the history, found by a word of its SQL.
     harness.get_by_label("History").click();
@@ -166,5 +99,80 @@ fn type_run_sort_copy_and_find_in_history() {
     let mut harness = start_app(&home, &runtime);
     step_until(&mut harness, "restored buffer", |h| {
         h.get_by_label("SQL editor").value().as_deref() == Some(QUERY)
+    });
+}
+
+fn schema_browser_lists_the_sandbox_tables(harness: &mut Harness<'_, ExplorerApp>) {
+    // The schema browser lists the sandbox's schema, its table (columns, keys) and view.
+    step_until(harness, "schema tree", |h| {
+        h.query_by_label("shop").is_some()
+    });
+    harness.get_by_label("shop").click();
+    step_until(harness, "tables of shop", |h| {
+        h.query_by_label("Tables (1)").is_some() && h.query_by_label("Views (1)").is_some()
+    });
+    harness.get_by_label("orders").click();
+    step_until(harness, "columns of orders", |h| {
+        h.query_by_label("id  integer  not null").is_some()
+            // Listed as an index and as a constraint.
+            && h.query_all_by_label("orders_pkey").count() == 2
+    });
+    harness.get_by_label("recent");
+}
+
+fn sort_filter_copy_chart_and_explain(harness: &mut Harness<'_, ExplorerApp>) {
+    // Sort by n: ascending, then descending puts cell-60 first.
+    harness.get_by_label("n").click();
+    step_until(harness, "sorted ascending", |h| {
+        h.query_by_label("n (asc)").is_some()
+    });
+    harness.get_by_label("n (asc)").click();
+    step_until(harness, "sorted descending", |h| {
+        h.query_by_label("n (desc)").is_some() && h.query_by_label("cell-60").is_some()
+    });
+    assert!(harness.query_by_label("cell-1").is_none());
+
+    // Select the first two rows of both columns and copy them as CSV.
+    harness.get_by_label("cell-60").click();
+    settle(harness);
+    harness.get_by_label("59").click_modifiers(Modifiers::SHIFT);
+    settle(harness);
+    harness.get_by_label("Copy as CSV").click();
+    assert_eq!(
+        copied_text(harness),
+        "name,n\r\ncell-60,60\r\ncell-59,59\r\n"
+    );
+
+    // Filter by a column: only matching rows remain (still sorted), then clear it.
+    harness.get_by_label("Filter rows").focus();
+    settle(harness);
+    harness.get_by_label("Filter rows").type_text("cell-1");
+    settle(harness);
+    harness.get_by_label("Apply").click();
+    step_until(harness, "filtered rows", |h| {
+        // cell-1 and cell-10 … cell-19, sorted descending: cell-19 first.
+        h.query_by_label("cell-19").is_some()
+            && h.query_by_label("cell-60").is_none()
+            && h.query_by_label("cell-2").is_none()
+    });
+    harness.get_by_label("Clear filter").click();
+    step_until(harness, "filter cleared", |h| {
+        h.query_by_label("cell-60").is_some()
+    });
+
+    // A chart of the numeric column, then back to the grid.
+    harness.get_by_label("Chart").click();
+    settle(harness);
+    harness.get_by_label("Scatter");
+    harness.get_by_label("Grid").click();
+    settle(harness);
+
+    // EXPLAIN ANALYZE of the statement at the cursor shows the plan tree with timings.
+    harness.get_by_label("Explain analyze").click();
+    step_until(harness, "plan tree", |h| {
+        h.query_by_label("Function Scan").is_some()
+            && h.query_by_label_contains("Execution ").is_some()
+            && h.query_by_label_contains("actual 60 rows x 1 loops")
+                .is_some()
     });
 }
