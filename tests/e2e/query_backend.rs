@@ -14,6 +14,7 @@ use rds_explorer::backend::{
 };
 use rds_explorer::db::connect::{ConnectParams, Endpoint};
 use rds_explorer::db::tls::{TrustConfig, client_config};
+use rds_explorer::jobs::{JobOutcome, JobUpdate};
 use rds_explorer::query::StoreOptions;
 use rds_explorer::query::export::ExportFormat;
 use rds_explorer::store::{Database, HistoryStatus};
@@ -416,4 +417,41 @@ fn a_session_the_server_ends_is_reported_closed_and_refuses_more_runs() {
         }
     };
     assert!(refused.message.contains("closed"), "{refused}");
+}
+
+#[test]
+fn cancelling_the_job_also_stops_the_statement_on_the_server() {
+    let sandbox = PgSandbox::start();
+    let mut backend = Backend::start();
+    let session = backend.open_session(&sandbox);
+    backend.run(session, 9, "select pg_sleep(30)", StoreOptions::default());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let job = loop {
+        if let Event::QueryStarted { job, .. } = backend.next_event("query started", deadline) {
+            break job;
+        }
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    // The jobs panel's Cancel: the run is dropped without a final update.
+    backend.handle.send(Command::CancelJob(job)).unwrap();
+    loop {
+        if let Event::Job(JobUpdate::Finished { id, outcome }) =
+            backend.next_event("job cancelled", deadline)
+            && id == job
+        {
+            assert_eq!(outcome, JobOutcome::Cancelled);
+            break;
+        }
+    }
+    // Without the cancel request on the server, this would queue behind the 30 s sleep.
+    let started = Instant::now();
+    backend.run(session, 10, "select 'free again'", StoreOptions::default());
+    let updates = backend.updates_until_end(10, Duration::from_secs(20));
+    let last = &updates.last().unwrap().1;
+    assert_eq!(cell(last, 0, 0, 0).as_deref(), Some("free again"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
