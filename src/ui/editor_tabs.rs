@@ -161,10 +161,14 @@ impl EditorTabs {
         Some(sql)
     }
 
-    /// A session opened: the selected tab takes it when it has none, else a new tab does.
+    /// A session opened: the selected tab takes it when it has none, else a new tab does. For a
+    /// session already known, only its info is replaced.
     pub fn session_opened(&mut self, info: SessionInfo) {
         let id = info.id;
-        self.sessions.insert(id, info);
+        if self.sessions.insert(id, info).is_some() {
+            // Known already: new facts about it (unlocked, renamed), same tabs.
+            return;
+        }
         let takes_it = self
             .tabs
             .get(self.selected)
@@ -375,5 +379,29 @@ mod tests {
             Some(vec!["select 1".to_owned(), "select 2".to_owned()])
         );
         assert_eq!(tabs.take_autosave(), None);
+    }
+
+    #[test]
+    fn a_new_session_binds_a_tab_and_an_update_only_changes_its_info() {
+        let info = |read_only| crate::backend::SessionInfo {
+            id: crate::backend::SessionId(3),
+            title: "prod".into(),
+            color: None,
+            read_only,
+            production: true,
+            database: "app".into(),
+            user: "app".into(),
+            endpoint: "db:5432".into(),
+        };
+        let mut tabs = EditorTabs::default();
+        tabs.session_opened(info(true));
+        assert_eq!(tabs.titles(), ["Query 1"]);
+        assert_eq!(
+            tabs.selected_target().unwrap().1,
+            Some(crate::backend::SessionId(3))
+        );
+        tabs.session_opened(info(false));
+        assert_eq!(tabs.titles(), ["Query 1"], "no new tab");
+        assert!(!tabs.sessions[&crate::backend::SessionId(3)].read_only);
     }
 }
