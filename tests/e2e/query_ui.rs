@@ -12,6 +12,18 @@ use crate::util::{TestHome, runtime, settle, start_app, step_until};
 
 const QUERY: &str = "select 'cell-' || g as name, g as n from generate_series(1, 60) g";
 
+/// With `RDSX_WRITE_SCREENSHOTS=1`, renders the window (wgpu, software rasterizer in CI) to
+/// `docs/screenshots/<name>.png`; otherwise does nothing.
+fn screenshot(harness: &mut Harness<'_, ExplorerApp>, name: &str) {
+    if std::env::var_os("RDSX_WRITE_SCREENSHOTS").is_none() {
+        return;
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/screenshots")
+        .join(format!("{name}.png"));
+    harness.render().unwrap().save(&path).unwrap();
+}
+
 /// Steps until a frame's output puts text on the clipboard; returns it.
 fn copied_text(harness: &mut Harness<'_, ExplorerApp>) -> String {
     for _ in 0..10 {
@@ -71,6 +83,7 @@ fn type_run_sort_copy_and_find_in_history() {
         harness.query_by_label("cell-60").is_none(),
         "the last row is off screen before sorting"
     );
+    screenshot(&mut harness, "editor-grid");
 
     sort_filter_copy_chart_and_explain(&mut harness);
 
@@ -118,6 +131,7 @@ fn schema_browser_lists_the_sandbox_tables(harness: &mut Harness<'_, ExplorerApp
             && h.query_all_by_label("orders_pkey").count() == 2
     });
     harness.get_by_label("recent");
+    screenshot(harness, "schema-browser");
 }
 
 fn sort_filter_copy_chart_and_explain(harness: &mut Harness<'_, ExplorerApp>) {
@@ -164,6 +178,7 @@ fn sort_filter_copy_chart_and_explain(harness: &mut Harness<'_, ExplorerApp>) {
     harness.get_by_label("Chart").click();
     settle(harness);
     harness.get_by_label("Scatter");
+    screenshot(harness, "chart");
     harness.get_by_label("Grid").click();
     settle(harness);
 
@@ -175,4 +190,5 @@ fn sort_filter_copy_chart_and_explain(harness: &mut Harness<'_, ExplorerApp>) {
             && h.query_by_label_contains("actual 60 rows x 1 loops")
                 .is_some()
     });
+    screenshot(harness, "explain-analyze");
 }

@@ -272,12 +272,23 @@ pub fn grid_ui(
         null_color: ui.visuals().weak_text_color(),
         selection_fill: ui.visuals().selection.bg_fill.gamma_multiply(0.6),
     };
-    let mut table = egui_table::Table::new();
+    let mut table = egui_table::Table::new().id_salt(id);
+    // A new table would size its columns to the first frame's content, which is often just the
+    // header (no rows yet): start from sensible widths instead; columns still grow to fit.
+    let table_id = table.get_id(ui);
+    if egui_table::TableState::load(ui.ctx(), table_id).is_none() {
+        let mut initial = egui_table::TableState::default();
+        for (index, column) in columns.iter().enumerate() {
+            initial
+                .col_widths
+                .insert(column.id_for(index), column.current);
+        }
+        initial.store(ui.ctx(), table_id);
+    }
     if let Some(row) = scroll_to {
         table = table.scroll_to_row(row - page_start, Some(Align::TOP));
     }
     table
-        .id_salt(id)
         .num_rows(rows)
         .columns(columns)
         .num_sticky_cols(1)

@@ -22,7 +22,7 @@ pub fn query_tab_ui(
     names: &dyn Fn(&str) -> Vec<String>,
 ) -> Option<QueryAction> {
     let mut action = None;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let running = tab.running.is_some();
         if ui
             .add_enabled(!running, egui::Button::new("Run"))
@@ -195,7 +195,7 @@ fn result_toolbar_ui(
     pane: &mut ResultPane,
 ) -> bool {
     let mut reorder = false;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let Some(snapshot) = pane.view.snapshot.clone() else {
             return;
         };
