@@ -292,9 +292,17 @@ pub(super) async fn run_query(
     let run_shared = Arc::clone(shared);
     let run_outbox = outbox.clone();
     let title = format!("Query on {}", session.info.title);
-    let job = shared.jobs.spawn(title, move |ctx| async move {
+    shared.jobs.spawn(title, move |ctx| async move {
         let outbox = run_outbox;
         let job = ctx.id();
+        // Sent by the job itself, so it precedes every update of the run on the same channel.
+        outbox
+            .send(Event::QueryStarted {
+                tab,
+                job,
+                session: session_id,
+            })
+            .await;
         if let Err(other) = session.start_query(RunningQuery { tab, job }) {
             let error = UserError::new(
                 format!("Query {} is still running in this session", other.job),
@@ -365,13 +373,6 @@ pub(super) async fn run_query(
         }
         Ok(summary)
     });
-    outbox
-        .send(Event::QueryStarted {
-            tab,
-            job,
-            session: session_id,
-        })
-        .await;
 }
 
 fn query_end(result: Result<usize, QueryError>) -> QueryEnd {
