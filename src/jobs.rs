@@ -19,6 +19,14 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(u64);
 
+impl JobId {
+    /// A made-up id, for tests of code that only compares ids.
+    #[cfg(test)]
+    pub(crate) fn for_tests(id: u64) -> Self {
+        Self(id)
+    }
+}
+
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)

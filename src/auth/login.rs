@@ -6,6 +6,7 @@
 use std::time::SystemTime;
 
 use aws_config::SdkConfig;
+use aws_credential_types::provider::ProvideCredentials as _;
 use aws_config::Region;
 
 use super::keyring::{Keyring, KeyringFailure, PasswordLookup};

@@ -9,7 +9,12 @@ use crate::aws::profiles::ProfileList;
 use crate::db::diagnose::Diagnosis;
 use crate::jobs::{JobId, JobUpdate, UserError};
 use crate::secret::Secret;
-use crate::store::{SavedConnection, Settings};
+
+use crate::store::{HistoryEntry, SavedConnection, Settings};
+
+use super::query::QueryUpdate;
+use super::results::OrderRequest;
+use super::sessions::{SessionId, SessionInfo, TabId};
 
 /// A login the connect dialog asks for.
 #[derive(Clone, Debug)]
@@ -62,6 +67,68 @@ pub enum Command {
     Connect(ConnectRequest),
     /// Download AWS's current RDS CA bundle (a Job); `None` = the global bundle URL.
     UpdateCaBundle(Option<String>),
+    /// Allow writes in a read-only (production) session.
+    UnlockSession(SessionId),
+    /// Open a session with resolved parameters (a Job) and keep it; answers
+    /// [`Event::SessionOpened`]. `info.id` is ignored: the backend assigns the id. The real
+    /// Connect command resolves auth and routing first, then does the same.
+    OpenSession {
+        /// Where and as whom (password or token already resolved).
+        params: crate::db::connect::ConnectParams,
+        /// The trust to verify the server with.
+        tls: std::sync::Arc<rustls::ClientConfig>,
+        /// What the UI shows about it.
+        info: SessionInfo,
+    },
+    /// Close a session (its running query is cancelled first).
+    CloseSession(SessionId),
+    /// Run SQL (one or more statements) in a session for an editor tab, as a Job.
+    RunQuery {
+        /// Where.
+        session: SessionId,
+        /// For which tab (tags the events).
+        tab: TabId,
+        /// The SQL; error offsets in events are relative to it.
+        sql: String,
+        /// Memory cap and spill directory of the result stores.
+        store: crate::query::StoreOptions,
+    },
+    /// Stop the query running in a session; rows received so far are kept.
+    CancelQuery {
+        /// Where.
+        session: SessionId,
+    },
+    /// Sort and/or filter a result snapshot off the UI thread (a Job).
+    OrderResult(OrderRequest),
+    /// Search the query history (FTS5); answers [`Event::HistoryFound`].
+    SearchHistory {
+        /// Words to find; empty lists the latest runs.
+        text: String,
+    },
+    /// Remember the editor buffers (autosave); restored at the next start.
+    SaveEditorBuffers(Vec<String>),
+    /// Export a query's result straight to a file (a Job): CSV, JSON or NDJSON; asks where with
+    /// the save dialog when `path` is `None`. Answers [`Event::ExportFinished`].
+    ExportQuery {
+        /// Where to run it.
+        session: SessionId,
+        /// The tab asking (for its messages).
+        tab: TabId,
+        /// The SQL.
+        sql: String,
+        /// The file format.
+        format: crate::query::export::ExportFormat,
+        /// The file; `None` shows the save dialog.
+        path: Option<PathBuf>,
+    },
+    /// Load a session's schema tree: the cached one at once (unless `refresh`), then fresh
+    /// from the catalogs (a Job); answers [`Event::SchemaLoaded`].
+    LoadSchema {
+        /// Which session.
+        session: SessionId,
+        /// Skip the cache.
+        refresh: bool,
+    },
 }
 
 /// What happened in the backend.
@@ -137,4 +204,65 @@ pub enum Event {
     ConnectionTested(Result<String, (UserError, Option<Diagnosis>)>),
     /// A connect failed (the dialog stays open with the reason).
     ConnectFailed((UserError, Option<Diagnosis>)),
+    /// A session was opened and kept.
+    SessionOpened(SessionInfo),
+    /// A session could not be opened.
+    SessionFailed {
+        /// The connection's name.
+        title: String,
+        /// Why, and what to do.
+        error: UserError,
+    },
+    /// A session was closed.
+    SessionClosed {
+        /// Which.
+        id: SessionId,
+        /// Why (`closed by the user`, or the error that broke it).
+        reason: String,
+    },
+    /// A query job started for a tab.
+    QueryStarted {
+        /// The tab.
+        tab: TabId,
+        /// Its job (cancel it or match its updates).
+        job: JobId,
+        /// Where it runs.
+        session: SessionId,
+    },
+    /// Rows, statements and notices of a running query so far (the last one has `end`).
+    QueryUpdate(Box<QueryUpdate>),
+    /// A query could not start or be stopped.
+    QueryRefused {
+        /// The tab.
+        tab: TabId,
+        /// Why, and what to do.
+        error: UserError,
+    },
+    /// A sort/filter finished: the rows to show, in order.
+    ResultOrdered(super::results::OrderedRows),
+    /// A run was recorded in the history.
+    HistoryRecorded(HistoryEntry),
+    /// An export ended (written, failed, or cancelled: then no file is left).
+    ExportFinished {
+        /// The tab that asked.
+        tab: TabId,
+        /// The file and rows written, or why not.
+        result: Result<(PathBuf, u64), UserError>,
+    },
+    /// A session's schema tree (cached or fresh).
+    SchemaLoaded {
+        /// Which session.
+        session: SessionId,
+        /// The tree.
+        tree: std::sync::Arc<crate::db::schema::SchemaTree>,
+        /// When it was read, Unix seconds.
+        fetched_at_secs: i64,
+    },
+    /// History search results, newest first.
+    HistoryFound {
+        /// The search text.
+        text: String,
+        /// What matched.
+        entries: Vec<HistoryEntry>,
+    },
 }

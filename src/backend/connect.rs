@@ -13,7 +13,9 @@ use super::{ConnectRequest, Event, Outbox, Shared};
 use crate::auth::keyring::Keyring;
 use crate::db::ca_update::{GLOBAL_BUNDLE_URL, update_ca_bundle};
 use crate::db::diagnose::Diagnosis;
-use crate::db::open::{OpenError, OpenOptions, open_session};
+use super::sessions::{Session, SessionError, SessionId, SessionInfo, TabId};
+use crate::db::open::{OpenError, OpenOptions, open_session, prepare};
+use crate::db::safety;
 use crate::db::safety::Safety;
 use crate::db::tls::{TrustConfig, client_config};
 use crate::jobs::UserError;
@@ -164,6 +166,106 @@ pub(super) fn test_connection(shared: &Arc<Shared>, outbox: &Outbox, request: Co
         outbox.send(Event::ConnectionTested(result)).await;
         summary
     });
+}
+
+/// "Connect": save when asked, log in, keep the session and tell the UI to open its tab.
+pub(super) async fn connect(shared: &Arc<Shared>, outbox: &Outbox, request: ConnectRequest) {
+    if let Err(error) = save_connection(shared, outbox, &request).await {
+        outbox.send(Event::ConnectFailed((error, None))).await;
+        return;
+    }
+    let shared_job = Arc::clone(shared);
+    let outbox = outbox.clone();
+    let title = format!("Connect to {}", request.connection.name);
+    shared.jobs.spawn(title, move |_ctx| async move {
+        match open_in_registry(&shared_job, &request).await {
+            Ok(info) => {
+                let summary = format!("{} as {}", info.endpoint, info.user);
+                outbox.send(Event::SessionOpened(info)).await;
+                Ok(summary)
+            }
+            Err(failure) => {
+                let error = failure.0.clone();
+                outbox.send(Event::ConnectFailed(failure)).await;
+                Err(error)
+            }
+        }
+    });
+}
+
+/// Logs in as `request` says and keeps the session in the registry.
+async fn open_in_registry(
+    shared: &Arc<Shared>,
+    request: &ConnectRequest,
+) -> Result<SessionInfo, ConnectFailure> {
+    let connection = &request.connection;
+    let (sdk, tls, options) = login_inputs(shared, request).await?;
+    let prepared = prepare(connection, &options, sdk.as_ref(), &shared.tokens, keyring(shared))
+        .await
+        .map_err(|error| (error.to_user_error(), None))?;
+    let info = SessionInfo {
+        id: shared.sessions.next_id(),
+        title: connection.name.clone(),
+        color: connection.color.as_deref().and_then(parse_hex_color),
+        read_only: options.safety.read_only,
+        production: connection.production,
+        database: connection.database.clone(),
+        user: prepared.login.user.clone(),
+        endpoint: prepared.params.endpoint.to_string(),
+    };
+    let session = match Session::open(&prepared.params, tls, info.clone()).await {
+        Ok(session) => session,
+        Err(SessionError::Connect(error)) => {
+            let refused = prepared.refused(error, &shared.tokens);
+            let user_error = refused.to_user_error();
+            let diagnosis = match &sdk {
+                Some(sdk) => refused.diagnose(sdk).await,
+                None => None,
+            };
+            return Err((user_error, diagnosis));
+        }
+        Err(error) => return Err((error.to_user_error(), None)),
+    };
+    safety::apply(&session.client, &options.safety)
+        .await
+        .map_err(|error| (OpenError::Safety(error).to_user_error(), None))?;
+    remember_password(shared, request, &prepared.login.user);
+    shared.sessions.insert(session);
+    Ok(info)
+}
+
+/// `#rrggbb` → RGB.
+fn parse_hex_color(hex: &str) -> Option<[u8; 3]> {
+    let digits = hex.strip_prefix('#')?;
+    if digits.len() != 6 {
+        return None;
+    }
+    let byte = |at: usize| u8::from_str_radix(digits.get(at..at + 2)?, 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// "Unlock": writes allowed again on a production session.
+pub(super) async fn unlock(shared: &Arc<Shared>, outbox: &Outbox, id: SessionId) {
+    let Some(session) = shared.sessions.get(id) else {
+        return;
+    };
+    match safety::unlock(&session.client).await {
+        Ok(()) => {
+            let info = SessionInfo {
+                read_only: false,
+                ..session.info.clone()
+            };
+            outbox.send(Event::SessionOpened(info)).await;
+        }
+        Err(error) => {
+            outbox
+                .send(Event::QueryRefused {
+                    tab: TabId(0),
+                    error: UserError::from_error(&error, "Reconnect and unlock again"),
+                })
+                .await;
+        }
+    }
 }
 
 /// Saves `request`'s connection when asked (before connecting: a failed login keeps the edits).

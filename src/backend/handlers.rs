@@ -32,8 +32,20 @@ pub(super) async fn run(command: Command, shared: Arc<Shared>, outbox: Outbox) {
         Command::TestConnection(request) => {
             super::connect::test_connection(&shared, &outbox, request);
         }
-        Command::Connect(request) => super::connect::test_connection(&shared, &outbox, request),
+        Command::Connect(request) => super::connect::connect(&shared, &outbox, request).await,
+        Command::UnlockSession(id) => super::connect::unlock(&shared, &outbox, id).await,
         Command::UpdateCaBundle(url) => super::connect::update_bundle(&shared, url),
+        command @ (Command::OpenSession { .. }
+        | Command::CloseSession(_)
+        | Command::RunQuery { .. }
+        | Command::CancelQuery { .. }
+        | Command::OrderResult(_)
+        | Command::SearchHistory { .. }
+        | Command::SaveEditorBuffers(_)
+        | Command::LoadSchema { .. }
+        | Command::ExportQuery { .. }) => {
+            super::query_handlers::run(command, &shared, &outbox).await;
+        }
     }
 }
 

@@ -5,8 +5,14 @@
 
 mod command;
 mod connect;
+mod export;
 mod handlers;
 mod inventory;
+mod query;
+mod query_handlers;
+mod results;
+mod schema;
+mod sessions;
 mod sign_in;
 
 use std::sync::{Arc, Mutex};
@@ -15,11 +21,15 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 pub use command::{Command, ConnectRequest, Event};
+pub use query::{PUBLISH_INTERVAL, QueryEnd, QueryUpdate, StatementView, format_bytes};
+pub use query_handlers::load_editor_buffers;
+pub use results::{OrderRequest, OrderedRows};
+pub use sessions::{RunningQuery, Session, SessionError, SessionId, SessionInfo, Sessions, TabId};
 
-use crate::aws::profiles::{AwsFiles, ProfileList};
-use crate::jobs::{JobRunner, JobUpdate};
 use crate::auth::keyring::Keyring;
 use crate::auth::token_cache::TokenCache;
+use crate::aws::profiles::{AwsFiles, ProfileList};
+use crate::jobs::{JobRunner, JobUpdate};
 use crate::store::{Database, Paths, Settings};
 
 /// What the backend works with: where files live and the open database.
@@ -98,6 +108,8 @@ pub(crate) struct Shared {
     pub(crate) tokens: TokenCache,
     /// The OS keyring, opened on first use.
     pub(crate) keyring: std::sync::OnceLock<Keyring>,
+    /// Open database sessions.
+    pub(crate) sessions: Sessions,
 }
 
 /// Starts the backend on `runtime`. `wake` is called after each event (the UI passes
@@ -125,6 +137,7 @@ pub fn start(
         settings: Mutex::new(context.settings),
         tokens: TokenCache::new(),
         keyring: std::sync::OnceLock::new(),
+        sessions: Sessions::default(),
     });
 
     let job_outbox = outbox.clone();

@@ -73,9 +73,28 @@ impl ConnectError {
 }
 
 /// Opens a session and spawns the task that drives it; the task ends when the client is dropped.
+/// The server's notices are only logged: use [`connect_with_notices`] to keep them.
 pub async fn connect(
     params: &ConnectParams,
     tls: Arc<rustls::ClientConfig>,
+) -> Result<tokio_postgres::Client, ConnectError> {
+    connect_driven(params, tls, None).await
+}
+
+/// Opens a session whose connection task queues the server's notices (`RAISE NOTICE`, warnings)
+/// in `notices`, as the query editor shows them; the task ends when the client is dropped.
+pub async fn connect_with_notices(
+    params: &ConnectParams,
+    tls: Arc<rustls::ClientConfig>,
+    notices: crate::query::NoticeQueue,
+) -> Result<tokio_postgres::Client, ConnectError> {
+    connect_driven(params, tls, Some(notices)).await
+}
+
+async fn connect_driven(
+    params: &ConnectParams,
+    tls: Arc<rustls::ClientConfig>,
+    notices: Option<crate::query::NoticeQueue>,
 ) -> Result<tokio_postgres::Client, ConnectError> {
     let mut config = tokio_postgres::Config::new();
     config
@@ -100,7 +119,11 @@ pub async fn connect(
     let (client, connection) = config.connect(make_tls).await.map_err(error)?;
     let endpoint = params.endpoint.to_string();
     tokio::spawn(async move {
-        if let Err(error) = connection.await {
+        let result = match notices {
+            Some(notices) => crate::query::drive_connection(connection, notices).await,
+            None => connection.await,
+        };
+        if let Err(error) = result {
             tracing::warn!(%endpoint, %error, "database connection closed with an error");
         }
     });

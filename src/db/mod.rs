@@ -7,4 +7,5 @@ pub mod connect;
 pub mod diagnose;
 pub mod open;
 pub mod safety;
+pub mod schema;
 pub mod tls;

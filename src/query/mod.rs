@@ -13,8 +13,13 @@
 //! ```
 
 pub mod bench;
+pub mod chart;
+pub mod copy;
+pub mod explain;
+pub mod export;
 mod fetch;
 pub mod output;
+pub mod highlight;
 pub mod render;
 mod session;
 mod settings;

@@ -255,6 +255,20 @@ fn trim_end_len(bytes: &[u8]) -> usize {
             .count()
 }
 
+/// The statement to run for a cursor at byte `cursor` (psql-like "run current statement"): the
+/// one containing it, else the last one ending before it on the text's statements (a cursor
+/// right after `;` or on the blank lines after a statement means that statement), else the
+/// first one after it.
+pub fn statement_at(sql: &str, cursor: usize) -> Option<StatementSpan> {
+    let statements = split_statements(sql);
+    statements
+        .iter()
+        .find(|s| s.range.start <= cursor && cursor <= s.range.end)
+        .or_else(|| statements.iter().rev().find(|s| s.range.end <= cursor))
+        .or_else(|| statements.first())
+        .cloned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,5 +333,16 @@ mod tests {
     fn unterminated_quotes_run_to_the_end() {
         assert_eq!(texts("select 'abc; select 2"), ["select 'abc; select 2"]);
         assert_eq!(texts("select $$abc; select 2"), ["select $$abc; select 2"]);
+    }
+
+    #[test]
+    fn statement_at_the_cursor() {
+        let sql = "select 1;\n\nselect 2 ;  -- two\nselect 3";
+        let at = |cursor| statement_at(sql, cursor).map(|s| s.text(sql).to_owned());
+        assert_eq!(at(0).as_deref(), Some("select 1"));
+        assert_eq!(at(9).as_deref(), Some("select 1"));
+        assert_eq!(at(11).as_deref(), Some("select 2"));
+        assert_eq!(at(sql.len()).as_deref(), Some("select 3"));
+        assert_eq!(statement_at("  -- nothing", 3), None);
     }
 }

@@ -25,6 +25,29 @@ const MIGRATIONS: &[&str] = &[
         data TEXT NOT NULL,
         PRIMARY KEY (kind, scope, key)
     ) STRICT;",
+    // 3: query history (src/store/history.rs), searchable through an external-content FTS5
+    // index kept in step by triggers.
+    "CREATE TABLE history (
+        id INTEGER PRIMARY KEY,
+        connection TEXT NOT NULL,
+        database TEXT NOT NULL,
+        sql TEXT NOT NULL,
+        started_at_millis INTEGER NOT NULL,
+        duration_millis INTEGER NOT NULL,
+        rows INTEGER NOT NULL,
+        status TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX history_started ON history (started_at_millis);
+    CREATE VIRTUAL TABLE history_fts USING fts5(
+        sql, connection, content='history', content_rowid='id'
+    );
+    CREATE TRIGGER history_ai AFTER INSERT ON history BEGIN
+        INSERT INTO history_fts (rowid, sql, connection) VALUES (new.id, new.sql, new.connection);
+    END;
+    CREATE TRIGGER history_ad AFTER DELETE ON history BEGIN
+        INSERT INTO history_fts (history_fts, rowid, sql, connection)
+        VALUES ('delete', old.id, old.sql, old.connection);
+    END;",
 ];
 
 /// One cached entry.
@@ -160,6 +183,16 @@ impl Database {
         let mut database = Self { connection, path };
         database.migrate()?;
         Ok(database)
+    }
+
+    /// The SQLite connection, for the other tables' modules (history).
+    pub(super) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Wraps a SQLite error with this database's path.
+    pub(super) fn sqlite_error(&self, source: rusqlite::Error) -> DatabaseError {
+        self.error(source)
     }
 
     /// The file this database lives in (`:memory:` for the fallback).

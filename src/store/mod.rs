@@ -8,6 +8,7 @@ mod aside;
 mod atomic;
 mod connections;
 mod database;
+mod history;
 mod paths;
 mod settings;
 
@@ -18,6 +19,7 @@ pub use connections::{
     upsert as upsert_connection,
 };
 pub use database::{CacheEntry, Database, DatabaseError};
+pub use history::{HistoryEntry, HistoryStatus};
 pub use paths::{Paths, PathsError};
 pub use settings::{
     ProductionRules, Settings, SettingsError, ThemeChoice, load_settings, save_settings,

@@ -8,11 +8,13 @@ use tokio::runtime::Handle;
 use super::banner::banner_ui;
 use super::connections_panel::ConnectionsUi;
 use super::details_pane::details_ui;
-use super::editor_tabs::{EditorTabs, TabsAction};
+use super::editor_tabs::EditorTabs;
 use super::inventory_tree::{InventoryAction, InventoryView, Selection};
 use super::jobs_view::{JobsAction, JobsView};
 use super::log_view::LogView;
 use super::profiles_panel::{ProfilesAction, ProfilesPanel};
+use super::query::RunScope;
+use super::query::history_panel::HistoryPanel;
 use super::settings_window::{SettingsAction, SettingsWindow};
 use super::sign_in_window::{SignInAction, SignInPrompt, sign_in_window};
 use super::{AppInit, StartupProbe, theme};
@@ -20,6 +22,8 @@ use crate::aws::inventory::draft::ResourceRef;
 use crate::backend::{self, BackendContext, BackendHandle, Command, Event};
 use crate::jobs::{JobOutcome, JobUpdate};
 use crate::store::{Paths, Settings, StartupProblem};
+
+mod query_commands;
 
 /// How long one frame may spend applying backend events before it draws.
 const EVENT_BUDGET: Duration = Duration::from_millis(8);
@@ -29,6 +33,7 @@ const EVENT_BUDGET: Duration = Duration::from_millis(8);
 enum BottomTab {
     Jobs,
     Log,
+    History,
 }
 
 /// The status bar line.
@@ -48,6 +53,7 @@ pub struct ExplorerApp {
     tabs: EditorTabs,
     jobs: JobsView,
     log: LogView,
+    history: HistoryPanel,
     bottom_tab: BottomTab,
     settings_window: SettingsWindow,
     connections: ConnectionsUi,
@@ -82,9 +88,10 @@ impl ExplorerApp {
             problems: init.problems,
             profiles: ProfilesPanel::new(init.last_profile.clone()),
             inventory: InventoryView::default(),
-            tabs: EditorTabs::default(),
+            tabs: EditorTabs::restore(init.editor_buffers),
             jobs: JobsView::default(),
             log: LogView::new(init.log_buffer),
+            history: HistoryPanel::default(),
             bottom_tab: BottomTab::Jobs,
             settings_window: SettingsWindow::default(),
             connections: ConnectionsUi::default(),
@@ -132,6 +139,9 @@ impl ExplorerApp {
         };
         match event {
             Event::Job(update) => {
+                if let JobUpdate::Finished { id, .. } = &update {
+                    self.tabs.job_finished(*id);
+                }
                 if let JobUpdate::Finished {
                     outcome: JobOutcome::Failed(error),
                     ..
@@ -191,7 +201,7 @@ impl ExplorerApp {
                     self.set_status(format!("Signed in to {profile}; refreshing"), false);
                 }
             }
-            Event::ConnectionsLoaded(_) | Event::ConnectionTested(_) | Event::ConnectFailed(_) => {}
+            event => self.apply_query_event(event),
         }
     }
 
@@ -202,8 +212,17 @@ impl ExplorerApp {
                 input.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, key))
             })
         };
+        let run_all = ctx.input_mut(|input| {
+            input.consume_shortcut(&KeyboardShortcut::new(
+                Modifiers::COMMAND | Modifiers::SHIFT,
+                Key::Enter,
+            ))
+        });
+        if run_all {
+            self.run_selected_tab(RunScope::All);
+        }
         if pressed(Key::Enter) {
-            self.run_selected_tab();
+            self.run_selected_tab(RunScope::Current);
         }
         if pressed(Key::T) {
             self.tabs.open();
@@ -213,17 +232,6 @@ impl ExplorerApp {
         }
         if pressed(Key::Comma) {
             self.settings_window.open(&self.settings);
-        }
-    }
-
-    fn run_selected_tab(&mut self) {
-        if self.tabs.selected_sql().trim().is_empty() {
-            self.set_status("Nothing to run: the editor is empty", false);
-        } else {
-            self.set_status(
-                "No connection in this tab: pick a database in the inventory and connect first",
-                true,
-            );
         }
     }
 
@@ -267,7 +275,7 @@ impl ExplorerApp {
         let Some(selection) = self.inventory.selected().cloned() else {
             return;
         };
-        let region = match selection {
+        let region = match &selection {
             Selection::Instance(region, _)
             | Selection::Cluster(region, _)
             | Selection::Proxy(region, _)
@@ -349,6 +357,7 @@ impl ExplorerApp {
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.bottom_tab, BottomTab::Jobs, "Jobs");
             ui.selectable_value(&mut self.bottom_tab, BottomTab::Log, "Log");
+            ui.selectable_value(&mut self.bottom_tab, BottomTab::History, "History");
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.weak(format!("Files: {}", self.paths.config_dir.display()));
             });
@@ -358,6 +367,12 @@ impl ExplorerApp {
             BottomTab::Jobs => self.jobs.ui(ui),
             BottomTab::Log => {
                 self.log.ui(ui);
+                None
+            }
+            BottomTab::History => {
+                if let Some(action) = self.history.ui(ui) {
+                    self.on_history(action);
+                }
                 None
             }
         }
@@ -374,6 +389,11 @@ impl eframe::App for ExplorerApp {
                 ctx.request_repaint();
                 break;
             }
+        }
+        if let Some(buffers) = self.tabs.take_autosave() {
+            self.send(Command::SaveEditorBuffers(buffers));
+        } else if self.tabs.autosave_pending() {
+            ctx.request_repaint_after(Duration::from_millis(500));
         }
     }
 
@@ -441,8 +461,8 @@ impl eframe::App for ExplorerApp {
         if let Some(action) = inventory_action {
             self.on_inventory(action);
         }
-        if let Some(TabsAction::Run) = tabs_action {
-            self.run_selected_tab();
+        if let Some(action) = tabs_action {
+            self.on_tabs(action);
         }
         if let Some(action) = settings_action {
             self.on_settings(&ctx, action);

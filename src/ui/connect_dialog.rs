@@ -77,11 +77,6 @@ impl ConnectDialog {
         self.open = true;
     }
 
-    /// Whether the dialog is showing.
-    pub fn is_open(&self) -> bool {
-        self.open
-    }
-
     /// A test or connect finished: `Ok` with the server's version, or why not.
     pub fn set_result(&mut self, result: Result<String, (UserError, Option<Diagnosis>)>) {
         self.outcome = Some(match result {
@@ -108,7 +103,6 @@ impl ConnectDialog {
             .as_ref()
             .map_or_else(String::new, |draft| format!("Connect to {}", draft.name));
         egui::Window::new(title)
-            .id(egui::Id::new("connect_dialog"))
             .open(&mut open)
             .resizable(false)
             .collapsible(false)

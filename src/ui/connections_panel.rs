@@ -32,11 +32,6 @@ impl ConnectionsUi {
         self.dialog.close();
     }
 
-    /// The saved connections, for tests and the status bar.
-    pub fn saved(&self) -> &[SavedConnection] {
-        &self.saved
-    }
-
     /// Opens the dialog on a draft for `resource` of `inventory`; `false` when the resource has
     /// no endpoint to connect to.
     pub fn open_for_resource(

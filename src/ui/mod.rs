@@ -13,12 +13,14 @@ mod jobs_view;
 mod log_view;
 mod probe;
 mod profiles_panel;
+mod query;
 mod settings_window;
 mod sign_in_window;
 mod theme;
 
 pub use app::ExplorerApp;
 pub use probe::{ProbeExit, ProbeMarks, StartupProbe};
+pub use query::bench::{FrameTimes, scroll_grid_frames};
 
 use crate::aws::profiles::AwsFiles;
 use crate::logging::LogBuffer;
@@ -42,6 +44,8 @@ pub struct AppInit {
     pub log_buffer: LogBuffer,
     /// Measures time to first frame (for `scripts/bench`).
     pub probe: Option<StartupProbe>,
+    /// The editor buffers autosaved last time, one per tab.
+    pub editor_buffers: Vec<String>,
 }
 
 impl AppInit {
@@ -66,7 +70,9 @@ impl AppInit {
             tracing::warn!(%error, "could not read the last selected profile");
             None
         });
+        let editor_buffers = crate::backend::load_editor_buffers(&database);
         Ok(Self {
+            editor_buffers,
             paths,
             settings,
             problems,

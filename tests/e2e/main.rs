@@ -9,12 +9,16 @@
 mod app_ui;
 mod cli;
 mod connect_errors;
+mod connect_ui;
 mod diagnose;
+mod grid_bench;
 mod iam_auth;
 mod inventory;
 mod keyring;
 mod layering;
 mod query_cli;
+mod query_backend;
+mod query_ui;
 mod query_values;
 mod sandbox_tls;
 mod secrets_manager;

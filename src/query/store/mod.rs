@@ -427,6 +427,15 @@ pub struct StoreSnapshot {
     segments: Segments,
 }
 
+impl std::fmt::Debug for StoreSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSnapshot")
+            .field("columns", &self.segments.columns.len())
+            .field("rows", &self.row_count())
+            .finish()
+    }
+}
+
 impl StoreSnapshot {
     /// The columns.
     pub fn columns(&self) -> &[StoreColumn] {
