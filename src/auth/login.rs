@@ -5,9 +5,9 @@
 
 use std::time::SystemTime;
 
+use aws_config::Region;
 use aws_config::SdkConfig;
 use aws_credential_types::provider::ProvideCredentials as _;
-use aws_config::Region;
 
 use super::keyring::{Keyring, KeyringFailure, PasswordLookup};
 use super::token::{TokenError, TokenRequest};
@@ -211,15 +211,27 @@ mod tests {
         }
     }
 
-    async fn resolve(mode: &AuthMode, target: &LoginTarget, keyring: &Keyring, typed: Option<Secret>) -> Result<Login, LoginError> {
+    async fn resolve(
+        mode: &AuthMode,
+        target: &LoginTarget,
+        keyring: &Keyring,
+        typed: Option<Secret>,
+    ) -> Result<Login, LoginError> {
         resolve_login(mode, target, None, &TokenCache::new(), keyring, typed).await
     }
 
     #[tokio::test]
     async fn aws_modes_without_a_profile_say_so() {
         let keyring = Keyring::unavailable("test");
-        for mode in [AuthMode::Iam, AuthMode::Secret { secret_id: "s".into() }] {
-            let error = resolve(&mode, &target(Some("c")), &keyring, None).await.unwrap_err();
+        for mode in [
+            AuthMode::Iam,
+            AuthMode::Secret {
+                secret_id: "s".into(),
+            },
+        ] {
+            let error = resolve(&mode, &target(Some("c")), &keyring, None)
+                .await
+                .unwrap_err();
             assert!(matches!(error, LoginError::NoProfile { .. }), "{error}");
             assert!(error.next_step().contains("profile"));
         }
@@ -228,14 +240,28 @@ mod tests {
     #[tokio::test]
     async fn password_mode_uses_the_typed_password_else_asks() {
         let keyring = Keyring::unavailable("no D-Bus session bus");
-        let typed = resolve(&AuthMode::Password, &target(Some("c")), &keyring, Some(Secret::new("pw".to_owned())))
-            .await
-            .unwrap();
+        let typed = resolve(
+            &AuthMode::Password,
+            &target(Some("c")),
+            &keyring,
+            Some(Secret::new("pw".to_owned())),
+        )
+        .await
+        .unwrap();
         assert_eq!(typed.password.expose(), "pw");
         assert_eq!(typed.kind, CredentialKind::Password);
-        let error = resolve(&AuthMode::Password, &target(Some("c")), &keyring, None).await.unwrap_err();
-        assert!(error.to_string().contains("no keyring: no D-Bus session bus"), "{error}");
-        let error = resolve(&AuthMode::Password, &target(None), &keyring, None).await.unwrap_err();
+        let error = resolve(&AuthMode::Password, &target(Some("c")), &keyring, None)
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("no keyring: no D-Bus session bus"),
+            "{error}"
+        );
+        let error = resolve(&AuthMode::Password, &target(None), &keyring, None)
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("not saved"), "{error}");
     }
 }

@@ -103,15 +103,22 @@ mod tests {
     #[test]
     fn a_token_is_reused_for_14_minutes_then_signed_again() {
         let cache = TokenCache::new();
-        let request = TokenRequest::new("db.abc.eu-west-1.rds.amazonaws.com", 5432, "eu-west-1", "u");
+        let request =
+            TokenRequest::new("db.abc.eu-west-1.rds.amazonaws.com", 5432, "eu-west-1", "u");
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let first = cache.get_or_sign(&request, &credentials("AKIA1"), t0).unwrap();
+        let first = cache
+            .get_or_sign(&request, &credentials("AKIA1"), t0)
+            .unwrap();
         let later = t0 + Duration::from_secs(13 * 60 + 59);
-        let again = cache.get_or_sign(&request, &credentials("AKIA1"), later).unwrap();
+        let again = cache
+            .get_or_sign(&request, &credentials("AKIA1"), later)
+            .unwrap();
         assert_eq!(first.token, again.token);
         assert_eq!(again.signed_at, t0);
         let stale = t0 + MAX_AGE;
-        let renewed = cache.get_or_sign(&request, &credentials("AKIA1"), stale).unwrap();
+        let renewed = cache
+            .get_or_sign(&request, &credentials("AKIA1"), stale)
+            .unwrap();
         assert_ne!(renewed.token, first.token);
         assert_eq!(renewed.signed_at, stale);
     }
@@ -120,26 +127,40 @@ mod tests {
     fn another_identity_user_port_or_clock_gets_its_own_token() {
         let cache = TokenCache::new();
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let request = TokenRequest::new("db.abc.eu-west-1.rds.amazonaws.com", 5432, "eu-west-1", "u");
-        let first = cache.get_or_sign(&request, &credentials("AKIA1"), t0).unwrap();
-        let other_key = cache.get_or_sign(&request, &credentials("AKIA2"), t0).unwrap();
+        let request =
+            TokenRequest::new("db.abc.eu-west-1.rds.amazonaws.com", 5432, "eu-west-1", "u");
+        let first = cache
+            .get_or_sign(&request, &credentials("AKIA1"), t0)
+            .unwrap();
+        let other_key = cache
+            .get_or_sign(&request, &credentials("AKIA2"), t0)
+            .unwrap();
         assert_ne!(first.token, other_key.token);
         let mut other_port = request.clone();
         other_port.port = 5433;
         assert_ne!(
-            cache.get_or_sign(&other_port, &credentials("AKIA1"), t0).unwrap().token,
+            cache
+                .get_or_sign(&other_port, &credentials("AKIA1"), t0)
+                .unwrap()
+                .token,
             first.token
         );
         let mut other_user = request.clone();
         other_user.user = "v".into();
         assert_ne!(
-            cache.get_or_sign(&other_user, &credentials("AKIA1"), t0).unwrap().token,
+            cache
+                .get_or_sign(&other_user, &credentials("AKIA1"), t0)
+                .unwrap()
+                .token,
             first.token
         );
         // The clock went back: the age is unknown, so sign again.
         let back = t0 - Duration::from_secs(60);
         assert_eq!(
-            cache.get_or_sign(&request, &credentials("AKIA1"), back).unwrap().signed_at,
+            cache
+                .get_or_sign(&request, &credentials("AKIA1"), back)
+                .unwrap()
+                .signed_at,
             back
         );
     }
@@ -148,8 +169,15 @@ mod tests {
     fn expired_credentials_are_not_served_from_the_cache() {
         let cache = TokenCache::new();
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let expiring = Credentials::new("ASIA1", "s", Some("tok".into()), Some(t0 + Duration::from_secs(60)), "t");
-        let request = TokenRequest::new("db.abc.eu-west-1.rds.amazonaws.com", 5432, "eu-west-1", "u");
+        let expiring = Credentials::new(
+            "ASIA1",
+            "s",
+            Some("tok".into()),
+            Some(t0 + Duration::from_secs(60)),
+            "t",
+        );
+        let request =
+            TokenRequest::new("db.abc.eu-west-1.rds.amazonaws.com", 5432, "eu-west-1", "u");
         cache.get_or_sign(&request, &expiring, t0).unwrap();
         let after = t0 + Duration::from_secs(120);
         assert!(matches!(

@@ -9,11 +9,11 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 
 use super::inventory::{config_for, wait_for_profile};
+use super::sessions::{Session, SessionError, SessionId, SessionInfo, TabId};
 use super::{ConnectRequest, Event, Outbox, Shared};
 use crate::auth::keyring::Keyring;
 use crate::db::ca_update::{GLOBAL_BUNDLE_URL, update_ca_bundle};
 use crate::db::diagnose::Diagnosis;
-use super::sessions::{Session, SessionError, SessionId, SessionInfo, TabId};
 use crate::db::open::{OpenError, OpenOptions, open_session, prepare};
 use crate::db::safety;
 use crate::db::safety::Safety;
@@ -103,9 +103,11 @@ async fn login_inputs(
 /// Saves a typed password in the keyring once it worked, when the user asked to.
 fn remember_password(shared: &Shared, request: &ConnectRequest, user: &str) {
     let name = &request.connection.name;
-    if let (true, Some(password), false) =
-        (request.save_password, &request.typed_password, name.is_empty())
-        && let Err(error) = keyring(shared).set(name, user, password)
+    if let (true, Some(password), false) = (
+        request.save_password,
+        &request.typed_password,
+        name.is_empty(),
+    ) && let Err(error) = keyring(shared).set(name, user, password)
     {
         tracing::warn!(%error, "the password could not be saved in the keyring");
     }
@@ -162,7 +164,10 @@ pub(super) fn test_connection(shared: &Arc<Shared>, outbox: &Outbox, request: Co
                 }),
             Err(failure) => Err(failure),
         };
-        let summary = result.as_ref().map(Clone::clone).map_err(|(error, _)| error.clone());
+        let summary = result
+            .as_ref()
+            .map(Clone::clone)
+            .map_err(|(error, _)| error.clone());
         outbox.send(Event::ConnectionTested(result)).await;
         summary
     });
@@ -200,9 +205,15 @@ async fn open_in_registry(
 ) -> Result<SessionInfo, ConnectFailure> {
     let connection = &request.connection;
     let (sdk, tls, options) = login_inputs(shared, request).await?;
-    let prepared = prepare(connection, &options, sdk.as_ref(), &shared.tokens, keyring(shared))
-        .await
-        .map_err(|error| (error.to_user_error(), None))?;
+    let prepared = prepare(
+        connection,
+        &options,
+        sdk.as_ref(),
+        &shared.tokens,
+        keyring(shared),
+    )
+    .await
+    .map_err(|error| (error.to_user_error(), None))?;
     let info = SessionInfo {
         id: shared.sessions.next_id(),
         title: connection.name.clone(),
@@ -286,7 +297,9 @@ pub(super) async fn save_connection(
         request.connection.clone(),
     )
     .and_then(|()| save_connections(&path, &connections))
-    .map_err(|error| UserError::from_error(&error, "Choose another name, or check the config directory"))?;
+    .map_err(|error| {
+        UserError::from_error(&error, "Choose another name, or check the config directory")
+    })?;
     outbox.send(Event::ConnectionsLoaded(connections)).await;
     Ok(())
 }
@@ -303,17 +316,19 @@ pub(super) async fn load(shared: &Shared, outbox: &Outbox) {
 /// "Update CA bundle": downloads AWS's current global bundle into the config dir.
 pub(super) fn update_bundle(shared: &Arc<Shared>, url: Option<String>) {
     let dest = shared.paths.downloaded_ca_bundle();
-    shared.jobs.spawn("Update RDS CA bundle", move |_ctx| async move {
-        let url = url.unwrap_or_else(|| GLOBAL_BUNDLE_URL.to_owned());
-        let tls = client_config(&TrustConfig::default())
-            .map_err(|error| UserError::new(error.to_string(), error.next_step()))?;
-        let update = update_ca_bundle(&url, &dest, tls)
-            .await
-            .map_err(|error| error.to_user_error())?;
-        Ok(format!(
-            "{} certificates saved to {}; new connections trust them",
-            update.certificates,
-            update.path.display()
-        ))
-    });
+    shared
+        .jobs
+        .spawn("Update RDS CA bundle", move |_ctx| async move {
+            let url = url.unwrap_or_else(|| GLOBAL_BUNDLE_URL.to_owned());
+            let tls = client_config(&TrustConfig::default())
+                .map_err(|error| UserError::new(error.to_string(), error.next_step()))?;
+            let update = update_ca_bundle(&url, &dest, tls)
+                .await
+                .map_err(|error| error.to_user_error())?;
+            Ok(format!(
+                "{} certificates saved to {}; new connections trust them",
+                update.certificates,
+                update.path.display()
+            ))
+        });
 }

@@ -142,7 +142,15 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &QueryArgs) -> anyhow::Resul
         }
         let tokens = TokenCache::new();
         let keyring = Keyring::open();
-        let opened = open_session(&connection, options, sdk.as_ref(), tls.clone(), &tokens, &keyring).await;
+        let opened = open_session(
+            &connection,
+            options,
+            sdk.as_ref(),
+            tls.clone(),
+            &tokens,
+            &keyring,
+        )
+        .await;
         let client = match opened {
             Ok((client, _login)) => client,
             Err(error) => {
@@ -192,8 +200,12 @@ fn report_query_error(sql: &str, error: &QueryError) {
     let mut err = std::io::stderr().lock();
     _ = writeln!(err, "rds-explorer: {error}");
     if let Some(offset) = error.error_offset() {
-        let line_start = sql[..offset.min(sql.len())].rfind('\n').map_or(0, |at| at + 1);
-        let line_end = sql[line_start..].find('\n').map_or(sql.len(), |at| line_start + at);
+        let line_start = sql[..offset.min(sql.len())]
+            .rfind('\n')
+            .map_or(0, |at| at + 1);
+        let line_end = sql[line_start..]
+            .find('\n')
+            .map_or(sql.len(), |at| line_start + at);
         let line_number = sql[..line_start].matches('\n').count() + 1;
         let prefix = format!("LINE {line_number}: ");
         _ = writeln!(err, "{prefix}{}", &sql[line_start..line_end]);
@@ -225,9 +237,7 @@ fn connection_from_args(paths: &Paths, args: &QueryArgs) -> anyhow::Result<Saved
                 })?
         }
         None => {
-            let missing = |flag: &str| {
-                anyhow::anyhow!("{flag} is required without --connection")
-            };
+            let missing = |flag: &str| anyhow::anyhow!("{flag} is required without --connection");
             let host = args.host.clone().ok_or_else(|| missing("--host"))?;
             SavedConnection {
                 name: String::new(),
@@ -251,7 +261,11 @@ fn connection_from_args(paths: &Paths, args: &QueryArgs) -> anyhow::Result<Saved
         if let Some(host) = &args.host {
             connection.host.clone_from(host);
         }
-        if let Some(port) = args.real_port.or(if args.hostaddr.is_none() { args.port } else { None }) {
+        if let Some(port) = args.real_port.or(if args.hostaddr.is_none() {
+            args.port
+        } else {
+            None
+        }) {
             connection.port = port;
         }
         if let Some(user) = &args.user {

@@ -191,7 +191,9 @@ mod tests {
         assert!(ok(GLOBAL_BUNDLE_URL));
         assert!(ok("http://127.0.0.1:8080/global-bundle.pem"));
         assert!(ok("http://[::1]:8080/global-bundle.pem"));
-        assert!(!ok("http://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"));
+        assert!(!ok(
+            "http://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+        ));
         assert!(!ok("ftp://127.0.0.1/x.pem"));
     }
 }

@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime};
 use aws_config::SdkConfig;
 
 use super::connect::{ConnectError, ConnectParams, Endpoint, connect};
-use super::diagnose::{CredentialKind, Failure, FailureContext, IamLoginAttempt, diagnose_iam_login};
+use super::diagnose::{
+    CredentialKind, Failure, FailureContext, IamLoginAttempt, diagnose_iam_login,
+};
 use super::safety::{self, Safety};
 use crate::auth::keyring::Keyring;
 use crate::auth::login::{Login, LoginError, LoginTarget, resolve_login};

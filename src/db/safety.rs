@@ -33,7 +33,10 @@ impl Safety {
             sql.push_str("SET default_transaction_read_only = on;");
         }
         if let Some(timeout) = self.statement_timeout {
-            sql.push_str(&format!(" SET statement_timeout = {};", timeout.as_millis()));
+            sql.push_str(&format!(
+                " SET statement_timeout = {};",
+                timeout.as_millis()
+            ));
         }
         sql.trim_start().to_owned()
     }

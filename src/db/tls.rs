@@ -108,9 +108,7 @@ pub fn client_config(trust: &TrustConfig) -> Result<Arc<rustls::ClientConfig>, T
         Verification::Full => builder.with_root_certificates(roots).with_no_client_auth(),
         Verification::Off => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(unverified::AcceptAnyCertificate(
-                provider,
-            )))
+            .with_custom_certificate_verifier(Arc::new(unverified::AcceptAnyCertificate(provider)))
             .with_no_client_auth(),
     };
     Ok(Arc::new(config))

@@ -174,7 +174,11 @@ impl<W: Write> ResultSink for OutputSink<W> {
                 }
                 for (index, column) in columns.iter().enumerate() {
                     if index > 0 {
-                        header.push(if self.format == OutputFormat::Tsv { '\t' } else { ',' });
+                        header.push(if self.format == OutputFormat::Tsv {
+                            '\t'
+                        } else {
+                            ','
+                        });
                     }
                     match self.format {
                         OutputFormat::Tsv => push_tsv_field(&column.name, &mut header),
@@ -203,9 +207,11 @@ impl<W: Write> ResultSink for OutputSink<W> {
             value.clear();
             let present = match row.value(index) {
                 Some(raw) => {
-                    column.column.renderer.render(raw, &mut value).map_err(|error| {
-                        SinkError::Other(Box::new(error))
-                    })?;
+                    column
+                        .column
+                        .renderer
+                        .render(raw, &mut value)
+                        .map_err(|error| SinkError::Other(Box::new(error)))?;
                     true
                 }
                 None => false,

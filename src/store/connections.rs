@@ -158,9 +158,7 @@ pub fn save_connections(
         connections: connections.to_vec(),
     };
     let text = toml::to_string_pretty(&file).map_err(ConnectionsError::Encode)?;
-    let text = format!(
-        "# RDS Explorer saved connections. No secrets are stored here.\n{text}"
-    );
+    let text = format!("# RDS Explorer saved connections. No secrets are stored here.\n{text}");
     write_atomic(path, text.as_bytes()).map_err(|source| ConnectionsError::Write {
         path: path.to_path_buf(),
         source,

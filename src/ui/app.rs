@@ -299,7 +299,10 @@ impl ExplorerApp {
                 &resource,
                 &self.settings.production,
             ) {
-                self.set_status("This resource has no endpoint yet; refresh when it is available", true);
+                self.set_status(
+                    "This resource has no endpoint yet; refresh when it is available",
+                    true,
+                );
             }
         }
     }

@@ -60,7 +60,10 @@ impl ConnectDialog {
             Route::SsmTunnel { target, .. } => target.clone(),
             Route::Direct => String::new(),
         };
-        self.hostaddr = draft.hostaddr.map(|addr| addr.to_string()).unwrap_or_default();
+        self.hostaddr = draft
+            .hostaddr
+            .map(|addr| addr.to_string())
+            .unwrap_or_default();
         self.has_color = draft.color.is_some();
         self.color = draft
             .color
@@ -210,8 +213,8 @@ impl ConnectDialog {
                                     .desired_width(200.0),
                             );
                             if !self.suggested_targets.is_empty() {
-                                egui::ComboBox::from_id_salt("connect_target")
-                                    .selected_text("Suggested")
+                                egui::ComboBox::new("connect_target", "Suggested targets")
+                                    .selected_text("choose")
                                     .show_ui(ui, |ui| {
                                         for target in &self.suggested_targets {
                                             ui.selectable_value(
@@ -241,7 +244,7 @@ impl ConnectDialog {
 
                 ui.label("Colour");
                 ui.horizontal(|ui| {
-                    ui.checkbox(&mut self.has_color, "");
+                    ui.checkbox(&mut self.has_color, "Colour bar");
                     if self.has_color {
                         ui.color_edit_button_srgba(&mut self.color);
                     }
@@ -295,7 +298,10 @@ impl ConnectDialog {
                 });
             }
             Some(Outcome::Ok(version)) => {
-                ui.colored_label(egui::Color32::from_rgb(0x20, 0xa0, 0x40), format!("Connected: {version}"));
+                ui.colored_label(
+                    egui::Color32::from_rgb(0x20, 0xa0, 0x40),
+                    format!("Connected: {version}"),
+                );
             }
             Some(Outcome::Failed { error, diagnosis }) => {
                 ui.colored_label(ui.visuals().error_fg_color, &error.message);

@@ -67,7 +67,9 @@ impl ConnectionsUi {
             .collect();
         // A saved connection for the same resource and user is opened instead of a new draft.
         match self.saved.iter().find(|saved| {
-            saved.resource == draft.resource && saved.host == draft.host && saved.profile == draft.profile
+            saved.resource == draft.resource
+                && saved.host == draft.host
+                && saved.profile == draft.profile
         }) {
             Some(saved) => self.dialog.open(saved.clone(), true, targets),
             None => self.dialog.open(draft, false, targets),

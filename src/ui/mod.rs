@@ -4,8 +4,8 @@
 
 mod app;
 mod banner;
-mod connections_panel;
 mod connect_dialog;
+mod connections_panel;
 mod details_pane;
 mod editor_tabs;
 mod inventory_tree;

@@ -18,7 +18,10 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     let aws = sandbox.aws.as_ref().unwrap().info();
     let home = TestHome::new();
     let files = AwsFiles {
-        config: home.write(".aws/config", &std::fs::read_to_string(&aws.config_file).unwrap()),
+        config: home.write(
+            ".aws/config",
+            &std::fs::read_to_string(&aws.config_file).unwrap(),
+        ),
         credentials: home.write(
             ".aws/credentials",
             &std::fs::read_to_string(&aws.credentials_file).unwrap(),
@@ -40,12 +43,22 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     settle(&mut harness);
 
     // Pre-filled from the inventory.
-    harness.get_by_label("Connect to sandboxdb");
-    assert_eq!(harness.get_by_label("Host").value().as_deref(), Some(DEFAULT_PG_HOST_NAME));
-    assert_eq!(harness.get_by_label("Database").value().as_deref(), Some("app"));
-    assert_eq!(harness.get_by_label("User").value().as_deref(), Some("admin"));
-    assert_eq!(harness.get_by_label("Region").value().as_deref(), Some("us-east-1"));
-    assert!(harness.get_by_label("Port").value().unwrap().contains(&pg.port.to_string()));
+    harness.get_by_label("Test connection");
+    // The dialog's text fields (labels such as "Region" also appear in the details pane).
+    let field = |h: &egui_kittest::Harness<'_, _>, label: &str| -> String {
+        h.query_all_by_role_and_label(egui::accesskit::Role::TextInput, label)
+            .find_map(|node| node.value())
+            .unwrap_or_else(|| panic!("no field {label}"))
+    };
+    assert_eq!(field(&harness, "Host"), DEFAULT_PG_HOST_NAME);
+    assert_eq!(field(&harness, "Database"), "app");
+    assert_eq!(field(&harness, "User"), "admin");
+    assert_eq!(field(&harness, "Region"), "us-east-1");
+    let port = harness.query_all_by_label("Port").find_map(|node| {
+        node.value()
+            .filter(|value| value.chars().all(|c| c.is_ascii_digit()))
+    });
+    assert_eq!(port, Some(pg.port.to_string()));
 
     // The IAM user, and the socket to the sandbox's loopback address.
     let user = harness.get_by_label("User");
@@ -64,15 +77,21 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
         h.query_by_label_contains("Connected: PostgreSQL").is_some()
     });
 
+    harness.get_by_label("Colour bar").click();
+    settle(&mut harness);
     harness.get_by_label("Connect").click();
     step_until(&mut harness, "the session's tab opened", |h| {
-        h.query_by_label_contains("sandboxdb").is_some() && h.query_by_label("Connect to sandboxdb").is_none()
+        h.query_all_by_label_contains("sandboxdb · ")
+            .next()
+            .is_some()
+            && h.query_by_label("Test connection").is_none()
     });
     let (saved, problem) = load_connections(&home.paths().connections_file());
     assert_eq!(problem, None);
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].user, iam.user);
     assert_eq!(saved[0].auth, AuthMode::Iam);
+    assert_eq!(saved[0].color.as_deref(), Some("#3080d0"));
     let text = std::fs::read_to_string(home.paths().connections_file()).unwrap();
     assert!(!text.contains("X-Amz-Signature"), "{text}");
 }

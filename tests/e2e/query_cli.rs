@@ -118,14 +118,20 @@ fn csv_and_json_keep_null_apart_from_empty_and_types_apart_from_text() {
     let sql = "SELECT 1 AS n, '' AS e, NULL::text AS z, 'a,\"b\"' AS q, true AS b, \
                '{\"k\": [1]}'::jsonb AS j, 'NaN'::float8 AS f";
     let csv = stdout(&sandbox.query_as_app(sql, &["--format", "csv"]));
-    assert_eq!(csv, "n,e,z,q,b,j,f\n1,\"\",,\"a,\"\"b\"\"\",t,\"{\"\"k\"\": [1]}\",NaN\n");
+    assert_eq!(
+        csv,
+        "n,e,z,q,b,j,f\n1,\"\",,\"a,\"\"b\"\"\",t,\"{\"\"k\"\": [1]}\",NaN\n"
+    );
     let json = stdout(&sandbox.query_as_app(sql, &["--format", "json"]));
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(
         value,
         serde_json::json!([{"n": 1, "e": "", "z": null, "q": "a,\"b\"", "b": true, "j": {"k": [1]}, "f": "NaN"}])
     );
-    let ndjson = stdout(&sandbox.query_as_app("SELECT g FROM generate_series(1, 3) g", &["--format", "ndjson"]));
+    let ndjson = stdout(&sandbox.query_as_app(
+        "SELECT g FROM generate_series(1, 3) g",
+        &["--format", "ndjson"],
+    ));
     assert_eq!(ndjson, "{\"g\":1}\n{\"g\":2}\n{\"g\":3}\n");
 }
 
@@ -137,7 +143,10 @@ fn a_failed_statement_exits_1_with_the_position() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), "1\n");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("nosuchcolumn"), "{stderr}");
-    assert!(stderr.contains("LINE 2: SELECT nosuchcolumn FROM pg_class\n               ^"), "{stderr}");
+    assert!(
+        stderr.contains("LINE 2: SELECT nosuchcolumn FROM pg_class\n               ^"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -146,8 +155,17 @@ fn iam_login_with_the_profiles_credentials_through_pam() {
     let iam = sandbox.cluster.iam().unwrap();
     let mut args = sandbox.endpoint_args(&iam.user);
     args.extend(
-        ["--auth", "iam", "--profile", "sandbox", "--region", &iam.region, "-c", "SELECT current_user"]
-            .map(str::to_owned),
+        [
+            "--auth",
+            "iam",
+            "--profile",
+            "sandbox",
+            "--region",
+            &iam.region,
+            "-c",
+            "SELECT current_user",
+        ]
+        .map(str::to_owned),
     );
     assert_eq!(stdout(&sandbox.run(&args, None)), format!("{}\n", iam.user));
     // The same user with a password instead of a token: PAM refuses it, and the explanation
@@ -158,7 +176,10 @@ fn iam_login_with_the_profiles_credentials_through_pam() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("PAM authentication failed"), "{stderr}");
-    assert!(!stderr.contains("not-a-token"), "the password leaked: {stderr}");
+    assert!(
+        !stderr.contains("not-a-token"),
+        "the password leaked: {stderr}"
+    );
 }
 
 #[test]
@@ -173,7 +194,10 @@ fn tls_refusals_name_the_cause() {
     let output = sandbox.run(&args, Some(&info.app_password));
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
-    assert!(stderr.contains("certificate") && stderr.contains("trusted") || stderr.contains("issuer"), "{stderr}");
+    assert!(
+        stderr.contains("certificate") && stderr.contains("trusted") || stderr.contains("issuer"),
+        "{stderr}"
+    );
     // A name the certificate does not hold.
     let mut args = sandbox.endpoint_args(&info.app_user);
     let host = args.iter().position(|arg| arg == "--host").unwrap();
@@ -182,7 +206,10 @@ fn tls_refusals_name_the_cause() {
     let output = sandbox.run(&args, Some(&info.app_password));
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("other.cluster-abc.us-east-1.rds.amazonaws.com"), "{stderr}");
+    assert!(
+        stderr.contains("other.cluster-abc.us-east-1.rds.amazonaws.com"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -196,10 +223,18 @@ fn a_production_connection_refuses_writes() {
          production = true\n[connection.auth]\nmode = \"password\"\n",
         info.host_name, info.port, info.database, info.app_user
     );
-    sandbox.home.write("rds-explorer/config/connections.toml", &toml);
+    sandbox
+        .home
+        .write("rds-explorer/config/connections.toml", &toml);
     let args: Vec<String> = [
-        "query", "--connection", "prod", "--hostaddr", "127.0.0.1", "--ca-file",
-        &info.ca_file.display().to_string(), "-c",
+        "query",
+        "--connection",
+        "prod",
+        "--hostaddr",
+        "127.0.0.1",
+        "--ca-file",
+        &info.ca_file.display().to_string(),
+        "-c",
         "SHOW default_transaction_read_only; SHOW statement_timeout; CREATE TABLE t (x int)",
     ]
     .map(str::to_owned)

@@ -172,7 +172,9 @@ mod tests {
                     id: "scratch".into(),
                     region: "eu-west-1".into(),
                     endpoint: Some("scratch.abc.eu-west-1.rds.amazonaws.com".into()),
-                    master_user_secret_arn: Some("arn:aws:secretsmanager:eu-west-1:1:secret:x".into()),
+                    master_user_secret_arn: Some(
+                        "arn:aws:secretsmanager:eu-west-1:1:secret:x".into(),
+                    ),
                     publicly_accessible: true,
                     ..DbInstance::default()
                 },
@@ -237,6 +239,14 @@ mod tests {
         assert_eq!(draft.route, Route::Direct);
         assert_eq!(draft.port, 5432);
         assert!(!draft.production && !draft.read_only);
-        assert!(connection_draft("p", &inventory(), &ResourceRef::Instance("gone".into()), &ProductionRules::default()).is_none());
+        assert!(
+            connection_draft(
+                "p",
+                &inventory(),
+                &ResourceRef::Instance("gone".into()),
+                &ProductionRules::default()
+            )
+            .is_none()
+        );
     }
 }
