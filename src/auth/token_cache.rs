@@ -109,7 +109,7 @@ mod tests {
         let first = cache
             .get_or_sign(&request, &credentials("AKIA1"), t0)
             .unwrap();
-        let later = t0 + Duration::from_secs(13 * 60 + 59);
+        let later = t0 + Duration::from_mins(13) + Duration::from_secs(59);
         let again = cache
             .get_or_sign(&request, &credentials("AKIA1"), later)
             .unwrap();
@@ -155,7 +155,7 @@ mod tests {
             first.token
         );
         // The clock went back: the age is unknown, so sign again.
-        let back = t0 - Duration::from_secs(60);
+        let back = t0 - Duration::from_mins(1);
         assert_eq!(
             cache
                 .get_or_sign(&request, &credentials("AKIA1"), back)
@@ -173,13 +173,13 @@ mod tests {
             "ASIA1",
             "s",
             Some("tok".into()),
-            Some(t0 + Duration::from_secs(60)),
+            Some(t0 + Duration::from_mins(1)),
             "t",
         );
         let request =
             TokenRequest::new("db.abc.eu-west-1.rds.amazonaws.com", 5432, "eu-west-1", "u");
         cache.get_or_sign(&request, &expiring, t0).unwrap();
-        let after = t0 + Duration::from_secs(120);
+        let after = t0 + Duration::from_mins(2);
         assert!(matches!(
             cache.get_or_sign(&request, &expiring, after),
             Err(TokenError::CredentialsExpired)

@@ -164,10 +164,7 @@ pub(super) fn test_connection(shared: &Arc<Shared>, outbox: &Outbox, request: Co
                 }),
             Err(failure) => Err(failure),
         };
-        let summary = result
-            .as_ref()
-            .map(Clone::clone)
-            .map_err(|(error, _)| error.clone());
+        let summary = result.clone().map_err(|(error, _)| error);
         outbox.send(Event::ConnectionTested(result)).await;
         summary
     });

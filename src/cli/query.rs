@@ -115,25 +115,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &QueryArgs) -> anyhow::Resul
         QueryFormat::Ndjson => OutputFormat::Ndjson,
     };
     runtime.block_on(async {
-        let needs_aws = !matches!(connection.auth, AuthMode::Password);
-        let sdk = if needs_aws {
-            let files = AwsFiles::from_env();
-            let list = load_profiles(&files);
-            let profile = super::find_profile(&list, &files, connection.profile.as_deref())?;
-            let region = connection
-                .region
-                .clone()
-                .or_else(|| profile.region.clone())
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "no region for \"{}\"; pass --region with the database's region",
-                        connection.host
-                    )
-                })?;
-            Some(sdk_config(&profile, &files, &region).await)
-        } else {
-            None
-        };
+        let sdk = sdk_for(&connection).await?;
         let mut connection = connection;
         if connection.region.is_none() {
             connection.region = sdk
@@ -154,19 +136,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &QueryArgs) -> anyhow::Resul
         let client = match opened {
             Ok((client, _login)) => client,
             Err(error) => {
-                let user_error = error.to_user_error();
-                eprintln!("rds-explorer: {}", user_error.message);
-                eprintln!("next: {}", user_error.next_step);
-                if let (OpenError::Connect(refused), Some(sdk)) = (&error, &sdk)
-                    && let Some(diagnosis) = refused.diagnose(sdk).await
-                {
-                    for check in &diagnosis.checks {
-                        eprintln!("  [{:?}] {}: {}", check.status, check.name, check.detail);
-                        if let Some(next) = &check.next_step {
-                            eprintln!("      next: {next}");
-                        }
-                    }
-                }
+                report_open_error(&error, sdk.as_ref()).await;
                 return Ok(ExitCode::from(2));
             }
         };
@@ -195,6 +165,53 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &QueryArgs) -> anyhow::Resul
     })
 }
 
+/// Why no session opened, with the IAM checklist when a token was refused.
+async fn report_open_error(error: &OpenError, sdk: Option<&aws_config::SdkConfig>) {
+    let user_error = error.to_user_error();
+    let mut lines = vec![
+        format!("rds-explorer: {}", user_error.message),
+        format!("next: {}", user_error.next_step),
+    ];
+    if let (OpenError::Connect(refused), Some(sdk)) = (error, sdk)
+        && let Some(diagnosis) = refused.diagnose(sdk).await
+    {
+        for check in &diagnosis.checks {
+            lines.push(format!(
+                "  [{:?}] {}: {}",
+                check.status, check.name, check.detail
+            ));
+            if let Some(next) = &check.next_step {
+                lines.push(format!("      next: {next}"));
+            }
+        }
+    }
+    let mut err = std::io::stderr().lock();
+    for line in lines {
+        _ = writeln!(err, "{line}");
+    }
+}
+
+/// The profile's SDK configuration for `connection`'s region (IAM and Secrets Manager modes).
+async fn sdk_for(connection: &SavedConnection) -> anyhow::Result<Option<aws_config::SdkConfig>> {
+    if matches!(connection.auth, AuthMode::Password) {
+        return Ok(None);
+    }
+    let files = AwsFiles::from_env();
+    let list = load_profiles(&files);
+    let profile = super::find_profile(&list, &files, connection.profile.as_deref())?;
+    let region = connection
+        .region
+        .clone()
+        .or_else(|| profile.region.clone())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no region for \"{}\"; pass --region with the database's region",
+                connection.host
+            )
+        })?;
+    Ok(Some(sdk_config(&profile, &files, &region).await))
+}
+
 /// psql-style: `ERROR:  message`, then the line of the script with a caret under the position.
 fn report_query_error(sql: &str, error: &QueryError) {
     let mut err = std::io::stderr().lock();
@@ -218,43 +235,40 @@ fn report_query_error(sql: &str, error: &QueryError) {
 /// The saved connection named by `--connection`, with flags overriding its fields, or one made
 /// of the flags alone.
 fn connection_from_args(paths: &Paths, args: &QueryArgs) -> anyhow::Result<SavedConnection> {
-    let mut connection = match &args.connection {
-        Some(name) => {
-            let file = paths.connections_file();
-            let (saved, problem) = load_connections(&file);
-            if let Some(problem) = problem {
-                eprintln!("warning: {problem}");
-            }
-            saved
-                .into_iter()
-                .find(|connection| &connection.name == name)
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "no saved connection named \"{name}\" in {}; save it in the window or \
-                         pass --host, --port, --user and --dbname",
-                        file.display()
-                    )
-                })?
+    let mut connection = if let Some(name) = &args.connection {
+        let file = paths.connections_file();
+        let (saved, problem) = load_connections(&file);
+        if let Some(problem) = problem {
+            _ = writeln!(std::io::stderr(), "warning: {problem}");
         }
-        None => {
-            let missing = |flag: &str| anyhow::anyhow!("{flag} is required without --connection");
-            let host = args.host.clone().ok_or_else(|| missing("--host"))?;
-            SavedConnection {
-                name: String::new(),
-                profile: None,
-                region: None,
-                resource: None,
-                port: args.real_port.or(args.port).unwrap_or(5432),
-                hostaddr: None,
-                database: args.dbname.clone().ok_or_else(|| missing("--dbname"))?,
-                user: args.user.clone().ok_or_else(|| missing("--user"))?,
-                auth: AuthMode::Iam,
-                route: crate::store::Route::Direct,
-                color: None,
-                read_only: false,
-                production: false,
-                host,
-            }
+        saved
+            .into_iter()
+            .find(|connection| &connection.name == name)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no saved connection named \"{name}\" in {}; save it in the window or \
+                         pass --host, --port, --user and --dbname",
+                    file.display()
+                )
+            })?
+    } else {
+        let missing = |flag: &str| anyhow::anyhow!("{flag} is required without --connection");
+        let host = args.host.clone().ok_or_else(|| missing("--host"))?;
+        SavedConnection {
+            name: String::new(),
+            profile: None,
+            region: None,
+            resource: None,
+            port: args.real_port.or(args.port).unwrap_or(5432),
+            hostaddr: None,
+            database: args.dbname.clone().ok_or_else(|| missing("--dbname"))?,
+            user: args.user.clone().ok_or_else(|| missing("--user"))?,
+            auth: AuthMode::Iam,
+            route: crate::store::Route::Direct,
+            color: None,
+            read_only: false,
+            production: false,
+            host,
         }
     };
     if args.connection.is_some() {

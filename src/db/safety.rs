@@ -3,6 +3,7 @@
 //! stay that way until the user unlocks the session explicitly. Plain `SET`s after login (not
 //! startup options), so it works the same through RDS Proxy.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use tokio_postgres::Client;
@@ -33,10 +34,7 @@ impl Safety {
             sql.push_str("SET default_transaction_read_only = on;");
         }
         if let Some(timeout) = self.statement_timeout {
-            sql.push_str(&format!(
-                " SET statement_timeout = {};",
-                timeout.as_millis()
-            ));
+            let _ = write!(sql, " SET statement_timeout = {};", timeout.as_millis());
         }
         sql.trim_start().to_owned()
     }

@@ -5,6 +5,7 @@
 //! `text` is exactly what `psql -At` prints for result sets: values as PostgreSQL renders them,
 //! `|` between columns, NULL as nothing, no header. Commands print nothing (`psql -Atq`).
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use super::render::{ColumnFormat, ScalarKind};
@@ -105,7 +106,9 @@ pub fn push_json_string(text: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
             c => out.push(c),
         }
     }

@@ -31,6 +31,10 @@ enum Outcome {
 
 /// The dialog's state.
 #[derive(Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent check boxes of the form"
+)]
 pub struct ConnectDialog {
     open: bool,
     draft: Option<SavedConnection>,
@@ -119,9 +123,7 @@ impl ConnectDialog {
     }
 
     fn contents_ui(&mut self, ui: &mut egui::Ui) -> Option<ConnectAction> {
-        let Some(draft) = self.draft.as_mut() else {
-            return None;
-        };
+        let draft = self.draft.as_mut()?;
         if draft.production {
             ui.colored_label(
                 egui::Color32::from_rgb(0xd0, 0x30, 0x30),
@@ -163,83 +165,18 @@ impl ConnectDialog {
 
                 ui.label("Authentication");
                 ui.vertical(|ui| {
-                    let mut kind = auth_kind(&draft.auth);
-                    ui.horizontal(|ui| {
-                        ui.radio_value(&mut kind, 0, "IAM token");
-                        ui.radio_value(&mut kind, 1, "Secrets Manager");
-                        ui.radio_value(&mut kind, 2, "Password");
-                    });
-                    match kind {
-                        1 => {
-                            ui.add(
-                                egui::TextEdit::singleline(&mut self.secret_id)
-                                    .hint_text("secret ARN or name")
-                                    .desired_width(320.0),
-                            );
-                        }
-                        2 => {
-                            ui.add(
-                                egui::TextEdit::singleline(&mut self.password)
-                                    .password(true)
-                                    .hint_text("from the keyring when empty")
-                                    .desired_width(320.0),
-                            );
-                            ui.checkbox(&mut self.save_password, "Save password in the OS keyring");
-                        }
-                        _ => {}
-                    }
-                    draft.auth = match kind {
-                        1 => AuthMode::Secret {
-                            secret_id: self.secret_id.trim().to_owned(),
-                        },
-                        2 => AuthMode::Password,
-                        _ => AuthMode::Iam,
-                    };
+                    auth_ui(
+                        ui,
+                        draft,
+                        &mut self.secret_id,
+                        &mut self.password,
+                        &mut self.save_password,
+                    );
                 });
                 ui.end_row();
 
                 ui.label("Route");
-                ui.vertical(|ui| {
-                    let mut tunnel = matches!(draft.route, Route::SsmTunnel { .. });
-                    ui.horizontal(|ui| {
-                        ui.radio_value(&mut tunnel, false, "Direct");
-                        ui.radio_value(&mut tunnel, true, "SSM tunnel via");
-                    });
-                    if tunnel {
-                        ui.horizontal(|ui| {
-                            ui.add(
-                                egui::TextEdit::singleline(&mut self.target)
-                                    .hint_text("i-… target")
-                                    .desired_width(200.0),
-                            );
-                            if !self.suggested_targets.is_empty() {
-                                egui::ComboBox::new("connect_target", "Suggested targets")
-                                    .selected_text("choose")
-                                    .show_ui(ui, |ui| {
-                                        for target in &self.suggested_targets {
-                                            ui.selectable_value(
-                                                &mut self.target,
-                                                target.clone(),
-                                                target,
-                                            );
-                                        }
-                                    });
-                            }
-                        });
-                    }
-                    let local_port = match draft.route {
-                        Route::SsmTunnel { local_port, .. } => local_port,
-                        Route::Direct => 0,
-                    };
-                    draft.route = if tunnel {
-                        Route::SsmTunnel {
-                            target: self.target.trim().to_owned(),
-                            local_port,
-                        }
-                    } else {
-                        Route::Direct
-                    };
-                });
+                ui.vertical(|ui| route_ui(ui, draft, &mut self.target, &self.suggested_targets));
                 ui.end_row();
 
                 ui.label("Colour");
@@ -387,4 +324,90 @@ pub fn diagnosis_ui(ui: &mut egui::Ui, diagnosis: &Diagnosis) {
             });
         }
     }
+}
+
+/// The auth mode choice and its fields.
+fn auth_ui(
+    ui: &mut egui::Ui,
+    draft: &mut SavedConnection,
+    secret_id: &mut String,
+    password: &mut String,
+    save_password: &mut bool,
+) {
+    let mut kind = auth_kind(&draft.auth);
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut kind, 0, "IAM token");
+        ui.radio_value(&mut kind, 1, "Secrets Manager");
+        ui.radio_value(&mut kind, 2, "Password");
+    });
+    match kind {
+        1 => {
+            ui.add(
+                egui::TextEdit::singleline(secret_id)
+                    .hint_text("secret ARN or name")
+                    .desired_width(320.0),
+            );
+        }
+        2 => {
+            ui.add(
+                egui::TextEdit::singleline(password)
+                    .password(true)
+                    .hint_text("from the keyring when empty")
+                    .desired_width(320.0),
+            );
+            ui.checkbox(save_password, "Save password in the OS keyring");
+        }
+        _ => {}
+    }
+    draft.auth = match kind {
+        1 => AuthMode::Secret {
+            secret_id: secret_id.trim().to_owned(),
+        },
+        2 => AuthMode::Password,
+        _ => AuthMode::Iam,
+    };
+}
+
+/// Direct or through an SSM tunnel via a target (suggestions from the inventory).
+fn route_ui(
+    ui: &mut egui::Ui,
+    draft: &mut SavedConnection,
+    target: &mut String,
+    suggested: &[String],
+) {
+    let mut tunnel = matches!(draft.route, Route::SsmTunnel { .. });
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut tunnel, false, "Direct");
+        ui.radio_value(&mut tunnel, true, "SSM tunnel via");
+    });
+    if tunnel {
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(target)
+                    .hint_text("i-… target")
+                    .desired_width(200.0),
+            );
+            if !suggested.is_empty() {
+                egui::ComboBox::new("connect_target", "Suggested targets")
+                    .selected_text("choose")
+                    .show_ui(ui, |ui| {
+                        for choice in suggested {
+                            ui.selectable_value(target, choice.clone(), choice);
+                        }
+                    });
+            }
+        });
+    }
+    let local_port = match draft.route {
+        Route::SsmTunnel { local_port, .. } => local_port,
+        Route::Direct => 0,
+    };
+    draft.route = if tunnel {
+        Route::SsmTunnel {
+            target: target.trim().to_owned(),
+            local_port,
+        }
+    } else {
+        Route::Direct
+    };
 }

@@ -24,25 +24,22 @@ pub enum ResourceRef {
 /// PostgreSQL's port, for resources that do not report one (proxies).
 const POSTGRES_PORT: u16 = 5432;
 
-/// The draft for `resource`, or `None` when it is not in `inventory` or has no endpoint yet.
-pub fn connection_draft(
-    profile: &str,
-    inventory: &RegionInventory,
-    resource: &ResourceRef,
-    rules: &ProductionRules,
-) -> Option<SavedConnection> {
-    struct Found<'a> {
-        id: &'a str,
-        host: String,
-        port: u16,
-        iam: bool,
-        user: Option<&'a str>,
-        database: Option<&'a str>,
-        secret: Option<&'a str>,
-        tags: &'a [Tag],
-        vpc: Option<&'a str>,
-        public: bool,
-    }
+/// What the draft needs of a resource.
+struct Found<'a> {
+    id: &'a str,
+    host: String,
+    port: u16,
+    iam: bool,
+    user: Option<&'a str>,
+    database: Option<&'a str>,
+    secret: Option<&'a str>,
+    tags: &'a [Tag],
+    vpc: Option<&'a str>,
+    public: bool,
+}
+
+/// The fields of `resource` in `inventory` that a connection needs.
+fn find<'a>(inventory: &'a RegionInventory, resource: &ResourceRef) -> Option<Found<'a>> {
     let found = match resource {
         ResourceRef::Instance(id) => {
             let db = inventory.instances.iter().find(|db| &db.id == id)?;
@@ -101,6 +98,17 @@ pub fn connection_draft(
             }
         }
     };
+    Some(found)
+}
+
+/// The draft for `resource`, or `None` when it is not in `inventory` or has no endpoint yet.
+pub fn connection_draft(
+    profile: &str,
+    inventory: &RegionInventory,
+    resource: &ResourceRef,
+    rules: &ProductionRules,
+) -> Option<SavedConnection> {
+    let found = find(inventory, resource)?;
     let production = rules.matches(
         found
             .tags
