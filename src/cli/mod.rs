@@ -1,9 +1,10 @@
 //! The command line: no subcommand opens the GUI; subcommands run the same core modules and print
-//! plain text or JSON. Later issues add `query` and `tunnel`.
+//! plain text or JSON. Later issues add `query`.
 
 mod inventory;
 mod sso_login;
 mod token;
+mod tunnel;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -59,6 +60,29 @@ pub enum CliCommand {
         /// The profile (default: `AWS_PROFILE`, else `default`).
         #[arg(long)]
         profile: Option<String>,
+    },
+    /// Forward a local port through an SSM session (native client, no plugin needed). Prints
+    /// `listening on 127.0.0.1:<port>` once ready; SIGINT/SIGTERM terminate the session.
+    Tunnel {
+        /// The SSM target (an EC2 instance id such as i-0abc…).
+        #[arg(long)]
+        target: String,
+        /// The remote host the target connects to (e.g. the RDS endpoint); without it, a port on
+        /// the target itself.
+        #[arg(long)]
+        host: Option<String>,
+        /// The remote port.
+        #[arg(long)]
+        port: u16,
+        /// The local port on 127.0.0.1 (default: any free one).
+        #[arg(long, default_value_t = 0)]
+        local_port: u16,
+        /// The profile (default: `AWS_PROFILE`, else `default`).
+        #[arg(long)]
+        profile: Option<String>,
+        /// The region (default: the profile's).
+        #[arg(long)]
+        region: Option<String>,
     },
     /// List the AWS profiles found in the shared config and credentials files.
     Profiles {
@@ -127,6 +151,24 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
                 region,
                 profile,
                 signing_time,
+            },
+        ),
+        CliCommand::Tunnel {
+            target,
+            host,
+            port,
+            local_port,
+            profile,
+            region,
+        } => tunnel::run(
+            runtime,
+            &tunnel::TunnelArgs {
+                target,
+                host,
+                port,
+                local_port,
+                profile,
+                region,
             },
         ),
     }
