@@ -27,10 +27,15 @@ use super::wire::{
 use super::{SsmSessionRecord, Ws};
 use crate::aws::front::state::{SharedState, lock};
 
-/// Messages in flight towards the client before the agent stops reading the port plugin.
-const WINDOW_MESSAGES: usize = 10_000;
+/// Messages in flight towards the client before the agent stops reading the port plugin (the
+/// agent buffers up to 100000; a smaller window keeps a slow client from being flooded).
+const WINDOW_MESSAGES: usize = 1024;
 /// Retransmission and delayed-ack timer tick.
 const TICK: Duration = Duration::from_millis(5);
+/// The agent's sleep after each message towards the client (reference §4.4).
+const PACE: Duration = Duration::from_millis(1);
+/// How far the pacing schedule may lag before it restarts from now (no bursts after a stall).
+const PACE_SLACK: Duration = Duration::from_millis(5);
 /// Default `AgentVersion`: a current agent (mux, no smux keep-alive for current clients).
 const DEFAULT_AGENT_VERSION: &str = "3.3.1142.0";
 /// The agent uses smux for clients at least this new (reference §6.1).
@@ -95,6 +100,7 @@ pub(crate) async fn run(plan: AgentPlan, first: Ws, mut attach: mpsc::Receiver<W
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let terminate = Arc::clone(&agent.plan.terminate);
+    let mut pace_at = tokio::time::Instant::now();
     loop {
         let window_open = agent.ws.is_some() && agent.arq.unacked_len() < WINDOW_MESSAGES;
         let flow = tokio::select! {
@@ -111,7 +117,11 @@ pub(crate) async fn run(plan: AgentPlan, first: Ws, mut attach: mpsc::Receiver<W
                 ReadyEvent::Output(output) => {
                     agent.send_sequenced(payload_type::OUTPUT, output).await;
                     if agent.plan.faults.paced {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        // 1 ms per message on average: the timer rounds each sleep up to the next
+                        // millisecond, so sleep to a schedule rather than for 1 ms each time.
+                        let now = tokio::time::Instant::now();
+                        pace_at = pace_at.max(now - PACE_SLACK) + PACE;
+                        tokio::time::sleep_until(pace_at).await;
                     }
                     Flow::Continue
                 }

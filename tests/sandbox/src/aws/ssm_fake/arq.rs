@@ -1,7 +1,8 @@
 //! The fake agent's reliability layer, as the reference describes the agent's (§4): per-direction
 //! sequence numbers that survive reconnects, acks for every accepted message, re-acks for
 //! duplicates, a reorder buffer, and retransmission with the agent's RTO formula. Unlike the
-//! agent it resends every expired message, not only the oldest, so fault tests finish quickly.
+//! agent it resends every expired message, not only the oldest, so fault tests finish quickly,
+//! and backs off per message so a slow client is not flooded.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -17,6 +18,8 @@ const REORDER_CAPACITY: usize = 20_000;
 const CLOCK_GRANULARITY: Duration = Duration::from_millis(10);
 /// RTO cap.
 const MAX_RTO: Duration = Duration::from_secs(1);
+/// Cap of a backed-off timeout.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 struct Outgoing {
@@ -24,6 +27,8 @@ struct Outgoing {
     first_sent: Instant,
     last_sent: Instant,
     retransmitted: bool,
+    /// Resends so far; each doubles the timeout.
+    retries: u32,
 }
 
 /// What became of a received stream message.
@@ -92,6 +97,7 @@ impl Arq {
                 first_sent: now,
                 last_sent: now,
                 retransmitted: false,
+                retries: 0,
             },
         );
         self.sent += 1;
@@ -118,9 +124,11 @@ impl Arq {
         let rto = self.rto;
         let mut out = Vec::new();
         for outgoing in self.unacked.values_mut() {
-            if now.saturating_duration_since(outgoing.last_sent) >= rto {
+            let timeout = (rto * (1 << outgoing.retries.min(6))).min(MAX_BACKOFF);
+            if now.saturating_duration_since(outgoing.last_sent) >= timeout {
                 outgoing.last_sent = now;
                 outgoing.retransmitted = true;
+                outgoing.retries += 1;
                 out.push(outgoing.wire.clone());
             }
         }
