@@ -20,4 +20,7 @@ mod secrets_manager;
 mod secrets_scan;
 mod sso;
 mod token;
+mod tunnel;
+mod tunnel_cli;
+mod tunnel_throughput;
 mod util;
