@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::AbortHandle;
@@ -33,6 +33,10 @@ mod lifecycle;
 /// Received smux bytes not yet written to local sockets before the engine stops taking data
 /// from the channel (which then stops acking, so the agent slows down).
 const SMUX_RECEIVE_BUDGET: usize = 4 << 20;
+/// Most websocket messages handled before the engine pumps (and so acks) again.
+const BATCH_MESSAGES: usize = 128;
+/// Delivered bytes waiting for smux that end a batch early (the channel refuses past 4 MiB).
+const BATCH_DELIVERY_BYTES: usize = 1 << 20;
 /// Largest chunk handed to a local writer.
 const LOCAL_CHUNK: usize = 64 << 10;
 /// First reconnect delay; doubled per failure up to [`MAX_RECONNECT_DELAY`].
@@ -199,7 +203,7 @@ impl Engine {
                 .any(|connection| connection.blocked);
             let step = tokio::select! {
                 _ = commands.recv() => Err(Exit::CloseRequested),
-                message = next_message(&mut self.ws) => self.on_message(message).await,
+                message = next_message(&mut self.ws) => self.on_messages(message).await,
                 Some(event) = self.events.recv(), if take_local => self.on_local(event),
                 () = self.written.notified(), if blocked => Ok(()),
                 () = tokio::time::sleep_until(deadline.into()) => self.on_timeout().await,
@@ -438,6 +442,25 @@ impl Engine {
         if self.ws.take().is_some() {
             tracing::info!("tunnel {}: data channel lost: {reason}", self.session_id);
         }
+    }
+
+    /// Handles `first` and whatever else already arrived (up to a batch), so acks and deliveries
+    /// go out together instead of one pump and one socket flush per message.
+    async fn on_messages(&mut self, first: Option<Result<Message, WsError>>) -> Result<(), Exit> {
+        self.on_message(first).await?;
+        for _ in 1..BATCH_MESSAGES {
+            if self.channel.pending_delivery_bytes() >= BATCH_DELIVERY_BYTES {
+                break;
+            }
+            let Some(ws) = self.ws.as_mut() else {
+                break;
+            };
+            let Some(message) = ws.next().now_or_never() else {
+                break;
+            };
+            self.on_message(message).await?;
+        }
+        Ok(())
     }
 
     async fn on_message(&mut self, message: Option<Result<Message, WsError>>) -> Result<(), Exit> {

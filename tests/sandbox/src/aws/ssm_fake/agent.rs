@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::json;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Notify, mpsc};
@@ -20,6 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use super::arq::{Accepted, Arq};
 use super::faults::{FaultLink, SsmFaults};
 use super::forward::{FlagRequest, Forwarder};
+use super::link::{Link, Queued};
 use super::wire::{
     ACKNOWLEDGE, AckBody, Frame, HandshakeResponseBody, INPUT_STREAM_DATA, channel_closed, flag,
     payload_type,
@@ -64,7 +64,7 @@ enum Flow {
 
 struct Agent {
     plan: AgentPlan,
-    ws: Option<Ws>,
+    ws: Option<Link>,
     arq: Arq,
     to_client: FaultLink,
     from_client: FaultLink,
@@ -79,7 +79,7 @@ pub(crate) async fn run(plan: AgentPlan, first: Ws, mut attach: mpsc::Receiver<W
         to_client: FaultLink::new(&plan.faults, 1),
         from_client: FaultLink::new(&plan.faults, 2),
         plan,
-        ws: Some(first),
+        ws: Some(Link::new(first)),
         arq: Arq::new(),
         delayed_acks: VecDeque::new(),
         sent_on_socket: 0,
@@ -91,9 +91,7 @@ pub(crate) async fn run(plan: AgentPlan, first: Ws, mut attach: mpsc::Receiver<W
             "ActionParameters": { "SessionType": "Port", "Properties": agent.plan.properties },
         }],
     });
-    agent
-        .send_sequenced(payload_type::HANDSHAKE_REQUEST, request.to_string().into())
-        .await;
+    agent.send_sequenced(payload_type::HANDSHAKE_REQUEST, request.to_string().into());
     let mut phase = Phase::Handshake {
         started: Instant::now(),
     };
@@ -109,13 +107,13 @@ pub(crate) async fn run(plan: AgentPlan, first: Ws, mut attach: mpsc::Receiver<W
                 Flow::Stop
             }
             Some(ws) = attach.recv() => {
-                agent.attach(ws).await;
+                agent.attach(ws);
                 Flow::Continue
             }
             message = next_message(&mut agent.ws) => agent.incoming(message, &mut phase).await,
             event = next_event(&mut phase, window_open) => match event {
                 ReadyEvent::Output(output) => {
-                    agent.send_sequenced(payload_type::OUTPUT, output).await;
+                    agent.send_sequenced(payload_type::OUTPUT, output);
                     if agent.plan.faults.paced {
                         // 1 ms per message on average: the timer rounds each sleep up to the next
                         // millisecond, so sleep to a schedule rather than for 1 ms each time.
@@ -127,7 +125,7 @@ pub(crate) async fn run(plan: AgentPlan, first: Ws, mut attach: mpsc::Receiver<W
                 }
                 ReadyEvent::Flag((value, sequenced)) => {
                     let payload = Bytes::copy_from_slice(&value.to_be_bytes());
-                    agent.send_sequenced(payload_type::FLAG, payload).await;
+                    agent.send_sequenced(payload_type::FLAG, payload);
                     _ = sequenced.send(());
                     Flow::Continue
                 }
@@ -142,7 +140,7 @@ pub(crate) async fn run(plan: AgentPlan, first: Ws, mut attach: mpsc::Receiver<W
 }
 
 async fn next_message(
-    ws: &mut Option<Ws>,
+    ws: &mut Option<Link>,
 ) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
     match ws {
         Some(ws) => ws.next().await,
@@ -188,29 +186,24 @@ impl Agent {
     }
 
     /// A reconnect: every unacknowledged message goes out again at once, as the agent does.
-    async fn attach(&mut self, ws: Ws) {
-        self.ws = Some(ws);
+    fn attach(&mut self, ws: Ws) {
+        self.ws = Some(Link::new(ws));
         self.sent_on_socket = 0;
         for wire in self.arq.all_unacked(Instant::now()) {
-            self.send_raw(wire).await;
+            self.send_raw(wire);
         }
     }
 
     /// Sends one message through the fault link; drops the socket when the knob says so.
-    async fn send_raw(&mut self, wire: Bytes) {
-        let Some(ws) = self.ws.as_mut() else {
+    fn send_raw(&mut self, wire: Bytes) {
+        let Some(ws) = self.ws.as_ref() else {
             return;
         };
-        let mut failed = false;
         for message in self.to_client.pass(wire) {
-            if ws.feed(Message::Binary(message)).await.is_err() {
-                failed = true;
-                break;
+            if let Queued::Closed = ws.send(Message::Binary(message)) {
+                self.ws = None;
+                return;
             }
-        }
-        if failed || ws.flush().await.is_err() {
-            self.ws = None;
-            return;
         }
         self.sent_on_socket += 1;
         let every = self.plan.faults.drop_every_messages;
@@ -221,15 +214,15 @@ impl Agent {
         }
     }
 
-    async fn send_sequenced(&mut self, payload_type: u32, payload: Bytes) {
+    fn send_sequenced(&mut self, payload_type: u32, payload: Bytes) {
         let wire = self.arq.sequence(payload_type, payload, Instant::now());
-        self.send_raw(wire).await;
+        self.send_raw(wire);
     }
 
-    async fn send_ack(&mut self, ack: Bytes) {
+    fn send_ack(&mut self, ack: Bytes) {
         let delay = Duration::from_millis(self.plan.faults.ack_delay_millis);
         if delay.is_zero() {
-            self.send_raw(ack).await;
+            self.send_raw(ack);
         } else {
             self.delayed_acks.push_back((Instant::now() + delay, ack));
         }
@@ -237,17 +230,15 @@ impl Agent {
 
     /// `channel_closed` (not subject to faults), a close frame, and no more socket.
     async fn close(&mut self, output: &str) {
-        if let Some(ws) = self.ws.as_mut() {
+        if let Some(ws) = self.ws.take() {
             let closed = channel_closed(&self.plan.session_id, output).encode();
-            _ = ws.send(Message::Binary(closed)).await;
-            _ = ws
-                .send(Message::Close(Some(CloseFrame {
-                    code: CloseCode::Normal,
-                    reason: "session closed".into(),
-                })))
-                .await;
+            ws.send(Message::Binary(closed));
+            ws.send(Message::Close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "session closed".into(),
+            })));
+            ws.close().await;
         }
-        self.ws = None;
     }
 
     async fn incoming(
@@ -264,12 +255,9 @@ impl Agent {
                 }
                 Flow::Continue
             }
-            Some(Ok(Message::Ping(_))) => {
-                // tungstenite queued the pong; flushing sends it.
-                if let Some(ws) = self.ws.as_mut()
-                    && ws.flush().await.is_err()
-                {
-                    self.ws = None;
+            Some(Ok(Message::Ping(data))) => {
+                if let Some(ws) = self.ws.as_ref() {
+                    ws.send(Message::Pong(data));
                 }
                 Flow::Continue
             }
@@ -297,7 +285,7 @@ impl Agent {
             INPUT_STREAM_DATA => {
                 let ack = frame.ack().encode();
                 if self.arq.accept(frame) != Accepted::Refused {
-                    self.send_ack(ack).await;
+                    self.send_ack(ack);
                 }
                 self.deliver(phase).await
             }
@@ -398,8 +386,7 @@ impl Agent {
         self.send_sequenced(
             payload_type::HANDSHAKE_COMPLETE,
             complete.to_string().into(),
-        )
-        .await;
+        );
         Some(Forwarder::start(
             self.plan.destination,
             self.plan.faults.chunk(),
@@ -409,7 +396,7 @@ impl Agent {
     async fn on_tick(&mut self, phase: &mut Phase) -> Flow {
         let now = Instant::now();
         for wire in self.arq.due(now) {
-            self.send_raw(wire).await;
+            self.send_raw(wire);
         }
         while self
             .delayed_acks
@@ -417,7 +404,7 @@ impl Agent {
             .is_some_and(|(due, _)| *due <= now)
         {
             if let Some((_, ack)) = self.delayed_acks.pop_front() {
-                self.send_raw(ack).await;
+                self.send_raw(ack);
             }
         }
         self.update_record(|_| {});

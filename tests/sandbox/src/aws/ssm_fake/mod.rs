@@ -12,6 +12,7 @@ pub(crate) mod api;
 mod arq;
 mod faults;
 mod forward;
+mod link;
 pub(crate) mod server;
 mod wire;
 
