@@ -229,6 +229,18 @@ async fn loss_duplication_reordering_and_late_acks_keep_megabytes_intact() {
         let tunnel = env.open_to_postgres().await;
         let client = env.postgres(&tunnel).await;
         fetch_and_check(&client, 5000).await;
+        // Upstream too: ~300 client messages, so some are lost and must be resent (a query alone
+        // is a dozen messages, which a 5 % loss often spares).
+        let upload = "x".repeat(300_000);
+        let row = client
+            .query_one("SELECT length($1::text), md5($1::text)", &[&upload])
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i32>(0), 300_000);
+        assert_eq!(
+            row.get::<_, String>(1),
+            "d408ed46ebcc326f9e7c6bb9c77af1cd".to_owned()
+        );
         let stats = tunnel.stats();
         assert!(stats.duplicates_received > 0, "{stats:?}");
         assert!(stats.messages_retransmitted > 0, "{stats:?}");
