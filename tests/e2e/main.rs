@@ -22,5 +22,6 @@ mod sso;
 mod token;
 mod tunnel;
 mod tunnel_cli;
+mod tunnel_faults;
 mod tunnel_throughput;
 mod util;
