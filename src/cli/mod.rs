@@ -83,6 +83,10 @@ pub enum CliCommand {
         /// The region (default: the profile's).
         #[arg(long)]
         region: Option<String>,
+        /// Which client carries the tunnel: our native one, or the installed
+        /// session-manager-plugin (found on PATH or in its install directory).
+        #[arg(long, value_enum, default_value_t = TunnelVia::Native)]
+        via: TunnelVia,
     },
     /// List the AWS profiles found in the shared config and credentials files.
     Profiles {
@@ -111,6 +115,15 @@ pub enum CliCommand {
         #[arg(long, value_name = "RFC3339")]
         signing_time: Option<String>,
     },
+}
+
+/// Which client carries a tunnel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TunnelVia {
+    /// RDS Explorer's own client.
+    Native,
+    /// The installed session-manager-plugin.
+    Plugin,
 }
 
 /// Output formats.
@@ -160,6 +173,7 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
             local_port,
             profile,
             region,
+            via,
         } => tunnel::run(
             runtime,
             &tunnel::TunnelArgs {
@@ -169,6 +183,10 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
                 local_port,
                 profile,
                 region,
+                via: match via {
+                    TunnelVia::Native => crate::tunnel::supervisor::Via::Native,
+                    TunnelVia::Plugin => crate::tunnel::supervisor::Via::Plugin,
+                },
             },
         ),
     }

@@ -1,5 +1,6 @@
-//! `rds-explorer tunnel`: a native SSM tunnel from 127.0.0.1:<local port> through a target to a
-//! host and port. Prints `listening on 127.0.0.1:<port>` once connections are forwarded, runs
+//! `rds-explorer tunnel`: an SSM tunnel from 127.0.0.1:<local port> through a target to a host
+//! and port, carried by our native client or (`--via plugin`) the installed
+//! `session-manager-plugin`. Prints `listening on 127.0.0.1:<port>` once connections are forwarded, runs
 //! until SIGINT or SIGTERM, then terminates the session and exits 0. If the session ends by
 //! itself (terminated elsewhere, timed out, network gone for too long) it says why and exits 2.
 
@@ -10,7 +11,10 @@ use anyhow::anyhow;
 use super::print;
 use crate::aws::profiles::{AwsFiles, load_profiles};
 use crate::aws::sdk::{home_region, sdk_config};
+use crate::tunnel::any::AnyTunnel;
 use crate::tunnel::native::{self, Remote, TunnelError, TunnelOptions, TunnelSpec};
+use crate::tunnel::plugin::{self, PluginOptions};
+use crate::tunnel::supervisor::Via;
 
 /// The command line's tunnel request.
 #[derive(Clone, Debug)]
@@ -27,6 +31,8 @@ pub struct TunnelArgs {
     pub profile: Option<String>,
     /// Region (default: the profile's).
     pub region: Option<String>,
+    /// Which client carries the tunnel.
+    pub via: Via,
 }
 
 fn user_facing(error: &TunnelError) -> anyhow::Error {
@@ -53,9 +59,21 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &TunnelArgs) -> anyhow::Resu
     runtime.block_on(async {
         let region = home_region(&profile, args.region.as_deref())?;
         let config = sdk_config(&profile, &files, &region).await;
-        let tunnel = native::open(&config, &spec, TunnelOptions::default())
-            .await
-            .map_err(|error| user_facing(&error))?;
+        let opened = match args.via {
+            Via::Native => native::open(&config, &spec, TunnelOptions::default())
+                .await
+                .map(AnyTunnel::Native),
+            Via::Plugin => {
+                let options = PluginOptions {
+                    profile: profile.name.clone(),
+                    ..PluginOptions::default()
+                };
+                plugin::open(&config, &spec, &options)
+                    .await
+                    .map(AnyTunnel::Plugin)
+            }
+        };
+        let tunnel = opened.map_err(|error| user_facing(&error))?;
         print(&format!("listening on {}", tunnel.local_addr()))?;
         let signalled = tokio::select! {
             signal = shutdown_signal() => {

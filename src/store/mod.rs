@@ -9,6 +9,7 @@ mod atomic;
 mod database;
 mod paths;
 mod settings;
+mod tunnels;
 
 pub use aside::StartupProblem;
 pub use atomic::write_atomic;
@@ -16,4 +17,8 @@ pub use database::{CacheEntry, Database, DatabaseError};
 pub use paths::{Paths, PathsError};
 pub use settings::{
     ProductionRules, Settings, SettingsError, ThemeChoice, load_settings, save_settings,
+};
+pub use tunnels::{
+    RecordedSession, TunnelFileError, TunnelPortEntry, load_tunnel_ports, load_tunnel_sessions,
+    save_tunnel_ports, save_tunnel_sessions,
 };

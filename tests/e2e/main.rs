@@ -23,5 +23,7 @@ mod token;
 mod tunnel;
 mod tunnel_cli;
 mod tunnel_faults;
+mod tunnel_plugin;
+mod tunnel_supervisor;
 mod tunnel_throughput;
 mod util;

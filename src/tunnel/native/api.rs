@@ -10,40 +10,40 @@ use crate::secret::Secret;
 
 /// What `StartSession` / `ResumeSession` grant: where to connect and with which token.
 #[derive(Debug, Clone)]
-pub(super) struct SessionGrant {
-    pub(super) session_id: String,
-    pub(super) token: Secret,
-    pub(super) stream_url: String,
+pub(crate) struct SessionGrant {
+    pub(crate) session_id: String,
+    pub(crate) token: Secret,
+    pub(crate) stream_url: String,
 }
 
 /// What `ResumeSession` grants: a new token, and a new URL if the service gave one.
 #[derive(Debug, Clone)]
-pub(super) struct Resumed {
-    pub(super) token: Secret,
-    pub(super) stream_url: Option<String>,
+pub(crate) struct Resumed {
+    pub(crate) token: Secret,
+    pub(crate) stream_url: Option<String>,
 }
 
 /// `StartSession` parameters.
 #[derive(Debug, Clone)]
-pub(super) struct StartRequest {
-    pub(super) target: String,
-    pub(super) document_name: &'static str,
-    pub(super) parameters: Vec<(&'static str, String)>,
+pub(crate) struct StartRequest {
+    pub(crate) target: String,
+    pub(crate) document_name: &'static str,
+    pub(crate) parameters: Vec<(&'static str, String)>,
 }
 
 /// The SSM client of one tunnel.
 #[derive(Debug, Clone)]
-pub(super) struct SessionApi {
+pub(crate) struct SessionApi {
     client: Client,
     region: String,
 }
 
 impl SessionApi {
-    pub(super) fn new(client: Client, region: String) -> Self {
+    pub(crate) fn new(client: Client, region: String) -> Self {
         Self { client, region }
     }
 
-    pub(super) async fn start(&self, request: &StartRequest) -> Result<SessionGrant, TunnelError> {
+    pub(crate) async fn start(&self, request: &StartRequest) -> Result<SessionGrant, TunnelError> {
         let mut call = self
             .client
             .start_session()
@@ -66,7 +66,7 @@ impl SessionApi {
     }
 
     /// A new token and maybe a new URL; `Ok(None)` when the session is over.
-    pub(super) async fn resume(&self, session_id: &str) -> Result<Option<Resumed>, TunnelError> {
+    pub(crate) async fn resume(&self, session_id: &str) -> Result<Option<Resumed>, TunnelError> {
         let output = match self
             .client
             .resume_session()
@@ -94,7 +94,7 @@ impl SessionApi {
         }))
     }
 
-    pub(super) async fn terminate(&self, session_id: &str) -> Result<(), TunnelError> {
+    pub(crate) async fn terminate(&self, session_id: &str) -> Result<(), TunnelError> {
         self.client
             .terminate_session()
             .session_id(session_id)

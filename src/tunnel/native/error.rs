@@ -90,6 +90,26 @@ pub enum TunnelError {
     /// The tunnel's task ended without saying why (a bug).
     #[error("the tunnel task stopped unexpectedly")]
     TaskGone,
+    /// Plugin mode: no `session-manager-plugin` was found.
+    #[error("session-manager-plugin was not found (searched {searched})")]
+    PluginNotFound {
+        /// The directories searched, in order.
+        searched: String,
+    },
+    /// Plugin mode: the plugin could not start or carry the session.
+    #[error("session-manager-plugin {path}: {reason}", path = .path.display())]
+    Plugin {
+        /// The plugin.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No SDK configuration for the tunnel's profile.
+    #[error("no AWS configuration for the tunnel: {message}")]
+    Config {
+        /// Why, with what to do.
+        message: String,
+    },
 }
 
 impl TunnelError {
@@ -123,6 +143,13 @@ impl TunnelError {
             Self::ReconnectFailed { .. } | Self::Stalled { .. } => {
                 "Check the network and open the tunnel again".to_owned()
             }
+            Self::PluginNotFound { .. } => {
+                "Install the Session Manager plugin (AWS docs: \"Install the Session Manager plugin for the AWS CLI\"), or use the native tunnel".to_owned()
+            }
+            Self::Plugin { .. } => {
+                "Check that the plugin runs (`session-manager-plugin --version`) and is up to date, or use the native tunnel".to_owned()
+            }
+            Self::Config { .. } => "Check the profile in the AWS config files".to_owned(),
             Self::Smux(_) | Self::TaskGone => {
                 "Open the tunnel again; if it recurs, report it with the log".to_owned()
             }

@@ -7,7 +7,7 @@
 //! resuming the session, and ends with `TerminateSession` whichever way it ends. Its
 //! [`TunnelStats`] are plain data for a status view. This module knows nothing of the UI or jobs.
 
-mod api;
+pub(crate) mod api;
 mod engine;
 mod error;
 mod local;
@@ -54,7 +54,7 @@ impl Remote {
         }
     }
 
-    fn parameters(&self, local_port: u16) -> Vec<(&'static str, String)> {
+    pub(crate) fn parameters(&self, local_port: u16) -> Vec<(&'static str, String)> {
         let mut parameters = Vec::with_capacity(3);
         match self {
             Self::Host { host, port } => {

@@ -28,7 +28,7 @@ pub use aws::{
     ACCOUNT_ID, AwsInfo, AwsOptions, AwsSandbox, DEFAULT_REGION, DeviceApproval,
     SANDBOX_ACCESS_KEY_ID, SANDBOX_SECRET_ACCESS_KEY, SeedInfo, SeededCluster,
     SeededClusterEndpoint, SeededEc2Instance, SeededProxy, SeededProxyEndpoint, SsmAgent,
-    SsmFaults, SsmSessionRecord, dbi_resource_id,
+    SsmFaults, SsmSessionRecord, dbi_resource_id, plugin_stub_main,
 };
 pub use iam::{IAM_USER, MAX_CLOCK_SKEW_SECS, PgIamInfo, RDS_IAM_ROLE};
 pub use pg::{PgCluster, PgClusterOptions, PgInfo};

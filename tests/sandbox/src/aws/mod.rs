@@ -31,6 +31,7 @@ pub use seed::{
     SeedInfo, SeededCluster, SeededClusterEndpoint, SeededEc2Instance, SeededProxy,
     SeededProxyEndpoint, SsmAgent,
 };
+pub use ssm_fake::plugin_stub::plugin_stub_main;
 pub use ssm_fake::{SsmFaults, SsmSessionRecord};
 
 /// moto's one account.

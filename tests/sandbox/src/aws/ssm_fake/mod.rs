@@ -13,6 +13,7 @@ mod arq;
 mod faults;
 mod forward;
 mod link;
+pub(crate) mod plugin_stub;
 pub(crate) mod server;
 mod wire;
 
