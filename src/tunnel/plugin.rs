@@ -219,7 +219,7 @@ pub async fn open(
         local_addr: Some(local_addr),
         ..TunnelStats::default()
     }));
-    let (state_tx, state) = watch::channel(TunnelState::Ready);
+    let (state_sender, state_watch) = watch::channel(TunnelState::Ready);
     let (stop, stopped) = oneshot::channel();
     // Keep reading so the plugin never blocks on a full pipe; its lines go to our log.
     tokio::spawn(async move {
@@ -236,13 +236,13 @@ pub async fn open(
         stopped,
         stop_timeout: options.stop_timeout,
         stats: Arc::clone(&stats),
-        state: state_tx,
+        state: state_sender,
     }));
     Ok(PluginTunnel {
         local_addr,
         session_id: grant.session_id,
         stats,
-        state,
+        state: state_watch,
         stop: Some(stop),
         monitor: Some(monitor),
     })
@@ -391,12 +391,12 @@ async fn monitor(mut monitor: Monitor) -> Result<(), TunnelError> {
 }
 
 fn set_state(monitor: &Monitor, state: TunnelState, last_error: Option<String>) {
-    let mut stats = monitor.stats.lock().unwrap_or_else(PoisonError::into_inner);
-    stats.state = state;
+    let mut status = monitor.stats.lock().unwrap_or_else(PoisonError::into_inner);
+    status.state = state;
     if last_error.is_some() {
-        stats.last_error = last_error;
+        status.last_error = last_error;
     }
-    drop(stats);
+    drop(status);
     monitor.state.send_replace(state);
 }
 

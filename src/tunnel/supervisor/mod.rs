@@ -133,7 +133,7 @@ impl Default for SupervisorOptions {
         Self {
             tunnel: TunnelOptions::default(),
             plugin_path: None,
-            linger: Duration::from_secs(60),
+            linger: Duration::from_mins(1),
             first_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_mins(1),
             stable_after: Duration::from_secs(30),

@@ -139,6 +139,8 @@ impl Run {
                     self.outcome.send_replace(Some(Ok(local_addr)));
                     let up_since = Instant::now();
                     let ended = self.supervise(&tunnel).await;
+                    // Whoever asks from now on waits for the next attempt, not this address.
+                    self.outcome.send_replace(None);
                     let last = tunnel.stats();
                     self.bytes_in_before += last.bytes_in;
                     self.bytes_out_before += last.bytes_out;
@@ -209,10 +211,10 @@ impl Run {
     async fn wait_backoff(&self, delay: std::time::Duration) -> bool {
         let deadline = tokio::time::Instant::now() + delay;
         loop {
-            if self.inner.leases(&self.key) == 0 || self.inner.shutting_down() {
-                if self.inner.try_retire(&self.key) {
-                    return false;
-                }
+            if (self.inner.leases(&self.key) == 0 || self.inner.shutting_down())
+                && self.inner.try_retire(&self.key)
+            {
+                return false;
             }
             tokio::select! {
                 () = tokio::time::sleep_until(deadline) => return true,
