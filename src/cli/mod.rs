@@ -5,6 +5,7 @@ mod inventory;
 mod query;
 mod sso_login;
 mod token;
+mod tunnel;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -60,6 +61,33 @@ pub enum CliCommand {
         /// The profile (default: `AWS_PROFILE`, else `default`).
         #[arg(long)]
         profile: Option<String>,
+    },
+    /// Forward a local port through an SSM session (native client, no plugin needed). Prints
+    /// `listening on 127.0.0.1:<port>` once ready; SIGINT/SIGTERM terminate the session.
+    Tunnel {
+        /// The SSM target (an EC2 instance id such as i-0abc…).
+        #[arg(long)]
+        target: String,
+        /// The remote host the target connects to (e.g. the RDS endpoint); without it, a port on
+        /// the target itself.
+        #[arg(long)]
+        host: Option<String>,
+        /// The remote port.
+        #[arg(long)]
+        port: u16,
+        /// The local port on 127.0.0.1 (default: any free one).
+        #[arg(long, default_value_t = 0)]
+        local_port: u16,
+        /// The profile (default: `AWS_PROFILE`, else `default`).
+        #[arg(long)]
+        profile: Option<String>,
+        /// The region (default: the profile's).
+        #[arg(long)]
+        region: Option<String>,
+        /// Which client carries the tunnel: our native one, or the installed
+        /// session-manager-plugin (found on PATH or in its install directory).
+        #[arg(long, value_enum, default_value_t = TunnelVia::Native)]
+        via: TunnelVia,
     },
     /// List the AWS profiles found in the shared config and credentials files.
     Profiles {
@@ -135,6 +163,15 @@ pub enum CliCommand {
     },
 }
 
+/// Which client carries a tunnel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TunnelVia {
+    /// RDS Explorer's own client.
+    Native,
+    /// The installed session-manager-plugin.
+    Plugin,
+}
+
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -207,6 +244,29 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
                 ca_file,
                 sql,
                 format: Some(format),
+            },
+        ),
+        CliCommand::Tunnel {
+            target,
+            host,
+            port,
+            local_port,
+            profile,
+            region,
+            via,
+        } => tunnel::run(
+            runtime,
+            &tunnel::TunnelArgs {
+                target,
+                host,
+                port,
+                local_port,
+                profile,
+                region,
+                via: match via {
+                    TunnelVia::Native => crate::tunnel::supervisor::Via::Native,
+                    TunnelVia::Plugin => crate::tunnel::supervisor::Via::Plugin,
+                },
             },
         ),
     }

@@ -11,6 +11,7 @@ mod database;
 mod history;
 mod paths;
 mod settings;
+mod tunnels;
 
 pub use aside::StartupProblem;
 pub use atomic::write_atomic;
@@ -23,4 +24,8 @@ pub use history::{HistoryEntry, HistoryStatus};
 pub use paths::{Paths, PathsError};
 pub use settings::{
     ProductionRules, Settings, SettingsError, ThemeChoice, load_settings, save_settings,
+};
+pub use tunnels::{
+    RecordedSession, TunnelFileError, TunnelPortEntry, load_tunnel_ports, load_tunnel_sessions,
+    save_tunnel_ports, save_tunnel_sessions,
 };

@@ -63,6 +63,16 @@ impl Paths {
         self.data_dir.join("rds-explorer.sqlite3")
     }
 
+    /// The local port remembered for each tunnel.
+    pub fn tunnel_ports_file(&self) -> PathBuf {
+        self.config_dir.join("tunnels.toml")
+    }
+
+    /// The SSM sessions open right now (terminated on the next start after a crash).
+    pub fn tunnel_sessions_file(&self) -> PathBuf {
+        self.data_dir.join("tunnel-sessions.toml")
+    }
+
     /// The directory of rotating log files.
     pub fn log_dir(&self) -> PathBuf {
         self.data_dir.join("logs")

@@ -22,4 +22,6 @@ pub mod smux;
 pub mod version;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod test_support;

@@ -5,7 +5,8 @@
 //! - [`AwsSandbox`]: an AWS account on loopback. moto serves RDS, EC2, IAM, STS…; in front of it
 //!   an HTTP server (the profiles' `endpoint_url`) adds what moto lacks (RDS proxy and Aurora
 //!   cluster endpoints, SSM instance information, an IAM Identity Center device flow and
-//!   portal) and fault injection ([`AwsSandbox::deny`]). A seed creates `sandboxdb`
+//!   portal, a Session Manager with its websocket data channel and agent forwarding to local
+//!   ports) and fault injection ([`AwsSandbox::deny`], [`AwsSandbox::set_ssm_faults`]). A seed creates `sandboxdb`
 //!   (PostgreSQL, IAM auth, on the cluster's port), `legacy-mysql`, the Aurora cluster `orders`
 //!   (custom endpoint `orders-analytics`), all in the default VPC's DB subnet group
 //!   `sandbox-subnets` with security group `sandbox-db`, the proxy `sandbox-proxy` and the EC2
@@ -27,7 +28,7 @@ pub use aws::{
     ACCOUNT_ID, AwsInfo, AwsOptions, AwsSandbox, DEFAULT_REGION, DeviceApproval,
     SANDBOX_ACCESS_KEY_ID, SANDBOX_SECRET_ACCESS_KEY, SeedInfo, SeededCluster,
     SeededClusterEndpoint, SeededEc2Instance, SeededProxy, SeededProxyEndpoint, SsmAgent,
-    dbi_resource_id,
+    SsmFaults, SsmSessionRecord, dbi_resource_id, plugin_stub_main,
 };
 pub use iam::{IAM_USER, MAX_CLOCK_SKEW_SECS, PgIamInfo, RDS_IAM_ROLE};
 pub use pg::{PgCluster, PgClusterOptions, PgInfo};

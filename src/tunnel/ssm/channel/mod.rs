@@ -299,6 +299,11 @@ impl DataChannel {
         self.paused_probe_at.is_some()
     }
 
+    /// The smoothed round-trip time (the initial estimate until the first ack).
+    pub fn srtt(&self) -> Duration {
+        self.outbound.rtt().srtt()
+    }
+
     /// The current retransmission timeout.
     pub fn rto(&self) -> Duration {
         self.outbound.rtt().rto()

@@ -10,6 +10,7 @@ mod identity_center;
 mod ids;
 mod moto;
 mod seed;
+mod ssm_fake;
 mod xml;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ pub use seed::{
     SeedInfo, SeededCluster, SeededClusterEndpoint, SeededEc2Instance, SeededProxy,
     SeededProxyEndpoint, SsmAgent,
 };
+pub use ssm_fake::plugin_stub::plugin_stub_main;
+pub use ssm_fake::{SsmFaults, SsmSessionRecord};
 
 /// moto's one account.
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -289,6 +292,16 @@ impl AwsSandbox {
         self.python
             .create_instances(&self.info.moto_url, region, prefix, count)
             .with_context(|| format!("creating {count} instances {prefix}-… in {region}"))
+    }
+
+    /// Sets the fake Session Manager's fault knobs for sessions started from now on.
+    pub fn set_ssm_faults(&self, faults: SsmFaults) {
+        lock(&self.state).ssm.faults = faults;
+    }
+
+    /// What happened to every Session Manager session so far, sorted by session id.
+    pub fn ssm_sessions(&self) -> Vec<SsmSessionRecord> {
+        lock(&self.state).ssm.records()
     }
 
     /// Stops the front and moto and deletes the directory. Also done by `Drop`.

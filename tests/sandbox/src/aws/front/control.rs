@@ -8,6 +8,8 @@
 //! | `/sandbox/approve` | `{"user_code": "ABCD-EFGH"}` | approves it (404: none pending) |
 //! | `/sandbox/approve-all` | | approves every pending one; answers `{"approved": n}` |
 //! | `/sandbox/expire-tokens` | | every SSO access and refresh token stops working |
+//! | `/sandbox/ssm-faults` | `SsmFaults` JSON (missing fields: off) | fault knobs of new SSM sessions |
+//! | `/sandbox/ssm-sessions` | | answers the records of every SSM session |
 
 use hyper::{Method, StatusCode};
 use serde::Deserialize;
@@ -72,6 +74,17 @@ pub(crate) fn handle(ctx: &Ctx, request: &FrontRequest, command: &str) -> FrontR
         "approve-all" => {
             let approved = lock(&ctx.state).identity_center.approve_all_pending();
             answer(StatusCode::OK, &json!({ "approved": approved }))
+        }
+        "ssm-faults" => {
+            let Ok(faults) = serde_json::from_slice::<crate::SsmFaults>(&request.body) else {
+                return bad_request("expected SsmFaults JSON, e.g. {\"loss_percent\": 5}");
+            };
+            lock(&ctx.state).ssm.faults = faults;
+            answer(StatusCode::OK, &json!({}))
+        }
+        "ssm-sessions" => {
+            let records = lock(&ctx.state).ssm.records();
+            answer(StatusCode::OK, &json!({ "sessions": records }))
         }
         "expire-tokens" => {
             lock(&ctx.state).identity_center.expire_tokens();

@@ -1,7 +1,9 @@
 //! The AWS front: the HTTP/1.1 server on loopback that the sandbox profile's `endpoint_url`
 //! points at. It forwards every request unchanged to moto, except what moto lacks or tests need:
 //! see `query.rs` (query-protocol services; `proxy_endpoints.rs`, `cluster_endpoints.rs`),
-//! `ssm.rs` (JSON protocol), `sso.rs` (Identity Center) and `control.rs` (`/sandbox/…`).
+//! `ssm.rs` (JSON protocol), `sso.rs` (Identity Center) and `control.rs` (`/sandbox/…`). Beside it,
+//! on its own loopback port, runs the Session Manager data-channel websocket server
+//! (`../ssm_fake/`).
 //!
 //! It runs on a current-thread tokio runtime in its own named thread, so it works the same under
 //! a blocking test, an async test or the `rds-sandbox` binary. Stopping it closes the listener and
@@ -244,6 +246,11 @@ impl Front {
             .context("binding 127.0.0.1:0 for the AWS front")?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
+        let ws_listener = StdTcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .context("binding 127.0.0.1:0 for the Session Manager data channel")?;
+        ws_listener.set_nonblocking(true)?;
+        state::lock(&state).ssm.ws_port = ws_listener.local_addr()?.port();
+        let ws_state = Arc::clone(&state);
         let log = File::options()
             .create(true)
             .append(true)
@@ -272,12 +279,19 @@ impl Front {
                     }
                 };
                 runtime.block_on(async move {
-                    match TcpListener::from_std(listener) {
-                        Ok(listener) => {
+                    match (
+                        TcpListener::from_std(listener),
+                        TcpListener::from_std(ws_listener),
+                    ) {
+                        (Ok(listener), Ok(ws_listener)) => {
+                            tokio::spawn(crate::aws::ssm_fake::server::serve(
+                                ws_listener,
+                                ws_state,
+                            ));
                             _ = started.send(Ok(()));
                             serve(listener, ctx, shutdown_receiver).await;
                         }
-                        Err(err) => _ = started.send(Err(anyhow!(err))),
+                        (Err(err), _) | (_, Err(err)) => _ = started.send(Err(anyhow!(err))),
                     }
                 });
                 // Dropping the runtime here drops every connection task.

@@ -1,6 +1,7 @@
 //! JSON-protocol calls (`X-Amz-Target: AmazonSSM.DescribeInstanceInformation`, …): denied
 //! actions answer `AccessDeniedException`; SSM `DescribeInstanceInformation`, which moto lacks,
-//! lists the instances whose SSM agent the seed made "online". The rest goes to moto.
+//! lists the instances whose SSM agent the seed made "online"; the session calls go to the fake
+//! Session Manager (`../ssm_fake/api.rs`). The rest goes to moto.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,6 +38,27 @@ pub(crate) async fn handle(ctx: &Ctx, request: &FrontRequest, target: &str) -> F
              the {service}:{action} action"
         );
         return json_error(StatusCode::BAD_REQUEST, "AccessDeniedException", &message);
+    }
+    if target.starts_with("AmazonSSM.") {
+        let answer = crate::aws::ssm_fake::api::handle(
+            &mut lock(&ctx.state),
+            action,
+            &region,
+            &request.body,
+        );
+        match answer {
+            Some(Ok(body)) => {
+                return with_header(
+                    response(StatusCode::OK, JSON_1_1, body.to_string()),
+                    "x-amzn-requestid",
+                    &ids::request_id(),
+                );
+            }
+            Some(Err(error)) => {
+                return json_error(StatusCode::BAD_REQUEST, error.error_type, &error.message);
+            }
+            None => {}
+        }
     }
     if target == "AmazonSSM.DescribeInstanceInformation" {
         let instances: Vec<SsmManagedInstance> = lock(&ctx.state)

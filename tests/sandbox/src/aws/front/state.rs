@@ -1,11 +1,12 @@
 //! What the AWS front knows besides moto: denied actions, custom proxy and cluster endpoints,
-//! instances with an SSM agent, and the fake Identity Center. Shared between the front's tasks and the
+//! instances with an SSM agent, the fake Identity Center and the fake Session Manager. Shared between the front's tasks and the
 //! [`crate::AwsSandbox`] methods tests call, behind one mutex never held across an `await`.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::aws::identity_center::{DeviceApproval, IdentityCenter};
+use crate::aws::ssm_fake::SsmSessions;
 
 /// The state, shared.
 pub(crate) type SharedState = Arc<Mutex<FrontState>>;
@@ -56,6 +57,8 @@ pub(crate) struct FrontState {
     pub(crate) cluster_endpoints: Vec<CustomClusterEndpoint>,
     pub(crate) ssm_instances: Vec<SsmManagedInstance>,
     pub(crate) identity_center: IdentityCenter,
+    /// The fake Session Manager: sessions, their records and the fault knobs.
+    pub(crate) ssm: SsmSessions,
 }
 
 impl FrontState {
@@ -67,6 +70,7 @@ impl FrontState {
             cluster_endpoints: Vec::new(),
             ssm_instances: Vec::new(),
             identity_center: IdentityCenter::new(approval),
+            ssm: SsmSessions::default(),
         }
     }
 
