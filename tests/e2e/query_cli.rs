@@ -245,3 +245,40 @@ fn a_production_connection_refuses_writes() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("read-only transaction"), "{stderr}");
 }
+
+/// The window's Unlock: a guarded session refuses `CREATE TABLE` until `safety::unlock`, then
+/// takes it; the statement timeout stays.
+#[tokio::test]
+async fn a_guarded_session_accepts_writes_only_after_unlock() {
+    use rds_explorer::db::connect::{ConnectParams, Endpoint, connect};
+    use rds_explorer::db::safety::{self, Safety};
+    use rds_explorer::db::tls::{TrustConfig, client_config};
+
+    let sandbox = Sandbox::start();
+    let info = sandbox.cluster.info();
+    let tls = client_config(&TrustConfig {
+        extra_ca_file: Some(info.ca_file.clone()),
+        ..TrustConfig::default()
+    })
+    .unwrap();
+    let params = ConnectParams {
+        endpoint: Endpoint {
+            host: info.host_name.clone(),
+            hostaddr: Some(std::net::Ipv4Addr::LOCALHOST.into()),
+            port: info.port,
+        },
+        database: info.database.clone(),
+        user: info.app_user.clone(),
+        password: info.app_password.as_str().into(),
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let client = connect(&params, tls).await.unwrap();
+    let guard = Safety::for_connection(true, false, std::time::Duration::from_secs(30));
+    safety::apply(&client, &guard).await.unwrap();
+    let refused = client.batch_execute("CREATE TABLE guarded (x int)").await.unwrap_err();
+    assert!(refused.to_string().contains("read-only transaction"), "{refused}");
+    safety::unlock(&client).await.unwrap();
+    client.batch_execute("CREATE TABLE guarded (x int)").await.unwrap();
+    let timeout: String = client.query_one("SHOW statement_timeout", &[]).await.unwrap().get(0);
+    assert_eq!(timeout, "30s");
+}
