@@ -56,6 +56,15 @@ enum Phase {
     Ready(Forwarder),
 }
 
+/// Whether a message counts towards `drop_every_messages`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    /// A first transmission (data or ack).
+    Yes,
+    /// A retransmission.
+    No,
+}
+
 #[derive(PartialEq, Eq)]
 enum Flow {
     Continue,
@@ -190,12 +199,14 @@ impl Agent {
         self.ws = Some(Link::new(ws));
         self.sent_on_socket = 0;
         for wire in self.arq.all_unacked(Instant::now()) {
-            self.send_raw(wire);
+            self.send_raw(wire, Counted::No);
         }
     }
 
-    /// Sends one message through the fault link; drops the socket when the knob says so.
-    fn send_raw(&mut self, wire: Bytes) {
+    /// Sends one message through the fault link; drops the socket when the knob says so, counting
+    /// first transmissions only: with resends counted, a reconnect that resends a full window
+    /// of at least `drop_every_messages` would be dropped again before any ack is read, forever.
+    fn send_raw(&mut self, wire: Bytes, counted: Counted) {
         let Some(ws) = self.ws.as_ref() else {
             return;
         };
@@ -204,6 +215,9 @@ impl Agent {
                 self.ws = None;
                 return;
             }
+        }
+        if counted == Counted::No {
+            return;
         }
         self.sent_on_socket += 1;
         let every = self.plan.faults.drop_every_messages;
@@ -216,13 +230,13 @@ impl Agent {
 
     fn send_sequenced(&mut self, payload_type: u32, payload: Bytes) {
         let wire = self.arq.sequence(payload_type, payload, Instant::now());
-        self.send_raw(wire);
+        self.send_raw(wire, Counted::Yes);
     }
 
     fn send_ack(&mut self, ack: Bytes) {
         let delay = Duration::from_millis(self.plan.faults.ack_delay_millis);
         if delay.is_zero() {
-            self.send_raw(ack);
+            self.send_raw(ack, Counted::Yes);
         } else {
             self.delayed_acks.push_back((Instant::now() + delay, ack));
         }
@@ -396,7 +410,7 @@ impl Agent {
     async fn on_tick(&mut self, phase: &mut Phase) -> Flow {
         let now = Instant::now();
         for wire in self.arq.due(now) {
-            self.send_raw(wire);
+            self.send_raw(wire, Counted::No);
         }
         while self
             .delayed_acks
@@ -404,7 +418,7 @@ impl Agent {
             .is_some_and(|(due, _)| *due <= now)
         {
             if let Some((_, ack)) = self.delayed_acks.pop_front() {
-                self.send_raw(ack);
+                self.send_raw(ack, Counted::Yes);
             }
         }
         self.update_record(|_| {});

@@ -19,8 +19,8 @@ pub struct SsmFaults {
     pub reorder_percent: u32,
     /// The agent sends its acknowledgements this much later.
     pub ack_delay_millis: u64,
-    /// Close the websocket (TCP close, no close frame) after this many messages were sent to the
-    /// client on it; 0 = never. The client must resume the session.
+    /// Close the websocket (TCP close, no close frame) after this many first transmissions (not
+    /// resends) were sent to the client on it; 0 = never. The client must resume the session.
     pub drop_every_messages: u64,
     /// The real agent's pace: sleep 1 ms after each `Output` message towards the client, which
     /// caps that direction near 1 MB/s.
