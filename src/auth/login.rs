@@ -7,10 +7,9 @@ use std::time::SystemTime;
 
 use aws_config::Region;
 use aws_config::SdkConfig;
-use aws_credential_types::provider::ProvideCredentials as _;
 
 use super::keyring::{Keyring, KeyringFailure, PasswordLookup};
-use super::token::{TokenError, TokenRequest};
+use super::token::{TokenError, TokenRequest, resolve_credentials};
 use super::token_cache::TokenCache;
 use crate::aws::secrets::{SecretError, fetch_db_credentials, region_of_secret_arn};
 use crate::db::diagnose::CredentialKind;
@@ -127,16 +126,7 @@ pub async fn resolve_login(
             let request = TokenRequest::new(&target.host, target.port, region, &target.user);
             // Before fetching credentials: a typo should not wait for an SSO or STS round trip.
             request.validate()?;
-            let provider = sdk
-                .credentials_provider()
-                .ok_or(TokenError::NoCredentialsProvider)?;
-            let credentials = provider
-                .provide_credentials()
-                .await
-                .map_err(TokenError::Credentials)?;
-            let now = sdk
-                .time_source()
-                .map_or_else(SystemTime::now, |clock| clock.now());
+            let (credentials, now) = resolve_credentials(sdk).await?;
             let cached = tokens.get_or_sign(&request, &credentials, now)?;
             Ok(Login {
                 user: target.user.clone(),

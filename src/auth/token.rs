@@ -273,6 +273,14 @@ pub async fn sign_token_with_config(
 ) -> Result<Secret, TokenError> {
     // Before fetching credentials: a typo should not wait for an SSO or STS round trip.
     request.validate()?;
+    let (credentials, now) = resolve_credentials(config).await?;
+    sign_token(request, &credentials, signing_time.unwrap_or(now))
+}
+
+/// The credentials of `config` (static keys, SSO, assume-role…) and the configuration's clock.
+pub async fn resolve_credentials(
+    config: &SdkConfig,
+) -> Result<(Credentials, SystemTime), TokenError> {
     let provider = config
         .credentials_provider()
         .ok_or(TokenError::NoCredentialsProvider)?;
@@ -280,10 +288,10 @@ pub async fn sign_token_with_config(
         .provide_credentials()
         .await
         .map_err(TokenError::Credentials)?;
-    let signing_time = signing_time
-        .or_else(|| config.time_source().map(|clock| clock.now()))
-        .unwrap_or_else(SystemTime::now);
-    sign_token(request, &credentials, signing_time)
+    let now = config
+        .time_source()
+        .map_or_else(SystemTime::now, |clock| clock.now());
+    Ok((credentials, now))
 }
 
 fn check_host(host: &str) -> Result<(), TokenError> {

@@ -113,7 +113,8 @@ pub fn copy_cells(
     Ok(out)
 }
 
-fn tsv_field(value: &str) -> String {
+/// A TSV field escaped as in `COPY … TO` text format.
+pub fn tsv_field(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

@@ -5,10 +5,9 @@
 //! `text` is exactly what `psql -At` prints for result sets: values as PostgreSQL renders them,
 //! `|` between columns, NULL as nothing, no header. Commands print nothing (`psql -Atq`).
 
-use std::fmt::Write as _;
 use std::io::Write;
 
-use super::render::{ColumnFormat, ScalarKind};
+use super::copy::{csv_field, json_string, json_value, tsv_field};
 use super::sink::{FetchedRow, ResultSink, SinkError, StatementInfo, StatementOutcome};
 use super::store::{RowValues as _, StoreColumn};
 
@@ -44,15 +43,6 @@ struct OutputColumn {
     column: StoreColumn,
     /// JSON key (the name as a JSON string).
     key: String,
-    json: JsonKind,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum JsonKind {
-    String,
-    Number,
-    Bool,
-    Raw,
 }
 
 impl<W: Write> OutputSink<W> {
@@ -87,67 +77,6 @@ fn io_error(error: std::io::Error) -> SinkError {
     }
 }
 
-fn json_kind(column: &StoreColumn) -> JsonKind {
-    match column.renderer.format() {
-        ColumnFormat::Scalar(ScalarKind::Bool) => JsonKind::Bool,
-        ColumnFormat::Scalar(kind) if kind.is_number() => JsonKind::Number,
-        _ if matches!(column.type_name.as_str(), "json" | "jsonb") => JsonKind::Raw,
-        _ => JsonKind::String,
-    }
-}
-
-/// Appends `text` as a JSON string literal.
-pub fn push_json_string(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Appends `text` as a CSV field: quoted when it holds a separator, quote or line break, or is
-/// empty (so that it differs from NULL).
-pub fn push_csv_field(text: &str, out: &mut String) {
-    if text.is_empty() || text.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&text.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(text);
-    }
-}
-
-/// Appends `text` escaped as in `COPY … TO` text format.
-pub fn push_tsv_field(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// Numbers JSON can hold as numbers: not `NaN` / `Infinity`, which become strings.
-fn is_json_number(text: &str) -> bool {
-    !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
-}
-
 impl<W: Write> ResultSink for OutputSink<W> {
     fn begin_rows(
         &mut self,
@@ -156,14 +85,9 @@ impl<W: Write> ResultSink for OutputSink<W> {
     ) -> Result<(), SinkError> {
         self.columns = columns
             .iter()
-            .map(|column| {
-                let mut key = String::new();
-                push_json_string(&column.name, &mut key);
-                OutputColumn {
-                    json: json_kind(column),
-                    key,
-                    column: column.clone(),
-                }
+            .map(|column| OutputColumn {
+                key: json_string(&column.name),
+                column: column.clone(),
             })
             .collect();
         self.rows_in_set = 0;
@@ -184,8 +108,8 @@ impl<W: Write> ResultSink for OutputSink<W> {
                         });
                     }
                     match self.format {
-                        OutputFormat::Tsv => push_tsv_field(&column.name, &mut header),
-                        _ => push_csv_field(&column.name, &mut header),
+                        OutputFormat::Tsv => header.push_str(&tsv_field(&column.name)),
+                        _ => header.push_str(&csv_field(&column.name)),
                     }
                 }
                 header.push('\n');
@@ -231,7 +155,7 @@ impl<W: Write> ResultSink for OutputSink<W> {
                         line.push('\t');
                     }
                     if present {
-                        push_tsv_field(&value, &mut line);
+                        line.push_str(&tsv_field(&value));
                     } else {
                         line.push_str("\\N");
                     }
@@ -241,7 +165,7 @@ impl<W: Write> ResultSink for OutputSink<W> {
                         line.push(',');
                     }
                     if present {
-                        push_csv_field(&value, &mut line);
+                        line.push_str(&csv_field(&value));
                     }
                 }
                 OutputFormat::Json | OutputFormat::Ndjson => {
@@ -250,17 +174,8 @@ impl<W: Write> ResultSink for OutputSink<W> {
                     }
                     line.push_str(&column.key);
                     line.push(':');
-                    match (present, column.json) {
-                        (false, _) => line.push_str("null"),
-                        (true, JsonKind::Bool) => {
-                            line.push_str(if value == "t" { "true" } else { "false" });
-                        }
-                        (true, JsonKind::Number) if is_json_number(&value) => {
-                            line.push_str(&value);
-                        }
-                        (true, JsonKind::Raw) => line.push_str(&value),
-                        (true, _) => push_json_string(&value, &mut line),
-                    }
+                    let format = Some(column.column.renderer.format());
+                    line.push_str(&json_value(present.then_some(value.as_str()), format));
                 }
             }
         }
@@ -281,32 +196,5 @@ impl<W: Write> ResultSink for OutputSink<W> {
             self.write("]\n")?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fields_are_escaped_per_format() {
-        let mut out = String::new();
-        push_csv_field("a,b", &mut out);
-        out.push('|');
-        push_csv_field("say \"hi\"", &mut out);
-        out.push('|');
-        push_csv_field("", &mut out);
-        out.push('|');
-        push_csv_field("plain", &mut out);
-        assert_eq!(out, r#""a,b"|"say ""hi"""|""|plain"#);
-        let mut out = String::new();
-        push_tsv_field("a\tb\nc\\d", &mut out);
-        assert_eq!(out, r"a\tb\nc\\d");
-        let mut out = String::new();
-        push_json_string("q\"\\\n\u{1}é", &mut out);
-        assert_eq!(out, r#""q\"\\\n\u0001é""#);
-        assert!(is_json_number("-1.5e10"));
-        assert!(!is_json_number("NaN"));
-        assert!(!is_json_number("Infinity"));
     }
 }

@@ -95,10 +95,8 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     // No token (its signature parameter) or secret key anywhere in the config dir, the SQLite
     // file or the logs after a test connection and a session.
     drop(harness);
-    let findings = crate::secrets_scan::scan(
-        &[home.path()],
-        &["X-Amz-Signature", &aws.secret_access_key],
-    );
+    let findings =
+        crate::secrets_scan::scan(&[home.path()], &["X-Amz-Signature", &aws.secret_access_key]);
     let credentials_file = home.path().join(".aws/credentials");
     let findings: Vec<_> = findings
         .into_iter()

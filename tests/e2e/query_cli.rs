@@ -275,10 +275,23 @@ async fn a_guarded_session_accepts_writes_only_after_unlock() {
     let client = connect(&params, tls).await.unwrap();
     let guard = Safety::for_connection(true, false, std::time::Duration::from_secs(30));
     safety::apply(&client, &guard).await.unwrap();
-    let refused = client.batch_execute("CREATE TABLE guarded (x int)").await.unwrap_err();
-    assert!(refused.to_string().contains("read-only transaction"), "{refused}");
+    let refused = client
+        .batch_execute("CREATE TABLE guarded (x int)")
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("read-only transaction"),
+        "{refused}"
+    );
     safety::unlock(&client).await.unwrap();
-    client.batch_execute("CREATE TABLE guarded (x int)").await.unwrap();
-    let timeout: String = client.query_one("SHOW statement_timeout", &[]).await.unwrap().get(0);
+    client
+        .batch_execute("CREATE TABLE guarded (x int)")
+        .await
+        .unwrap();
+    let timeout: String = client
+        .query_one("SHOW statement_timeout", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(timeout, "30s");
 }
