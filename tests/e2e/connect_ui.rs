@@ -76,6 +76,7 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     step_until(&mut harness, "test connection succeeded", |h| {
         h.query_by_label_contains("Connected: PostgreSQL").is_some()
     });
+    crate::query_ui::screenshot(&mut harness, "connect-dialog");
 
     harness.get_by_label("Colour bar").click();
     settle(&mut harness);
@@ -86,6 +87,8 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
             .is_some()
             && h.query_by_label("Test connection").is_none()
     });
+    settle(&mut harness);
+    crate::query_ui::screenshot(&mut harness, "session-tab");
     let (saved, problem) = load_connections(&home.paths().connections_file());
     assert_eq!(problem, None);
     assert_eq!(saved.len(), 1);

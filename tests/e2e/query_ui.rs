@@ -14,7 +14,7 @@ const QUERY: &str = "select 'cell-' || g as name, g as n from generate_series(1,
 
 /// With `RDSX_WRITE_SCREENSHOTS=1`, renders the window (wgpu, software rasterizer in CI) to
 /// `docs/screenshots/<name>.png`; otherwise does nothing.
-fn screenshot(harness: &mut Harness<'_, ExplorerApp>, name: &str) {
+pub(crate) fn screenshot(harness: &mut Harness<'_, ExplorerApp>, name: &str) {
     if std::env::var_os("RDSX_WRITE_SCREENSHOTS").is_none() {
         return;
     }

@@ -97,6 +97,7 @@ impl Env {
         let info = self.sandbox.pg.as_ref().unwrap().info();
         let trust = client_config(&TrustConfig {
             extra_ca_file: Some(info.ca_file.clone()),
+            ..TrustConfig::default()
         })
         .unwrap();
         let params = ConnectParams {
