@@ -280,7 +280,9 @@ async fn a_guarded_session_accepts_writes_only_after_unlock() {
         .await
         .unwrap_err();
     assert!(
-        refused.to_string().contains("read-only transaction"),
+        refused
+            .as_db_error()
+            .is_some_and(|error| error.message().contains("read-only transaction")),
         "{refused}"
     );
     safety::unlock(&client).await.unwrap();
