@@ -117,50 +117,7 @@ pub enum CliCommand {
         signing_time: Option<String>,
     },
     /// Run SQL and print the rows (`--format text` prints exactly what `psql -At` prints).
-    Query {
-        /// A saved connection (the flags below override its fields).
-        #[arg(long, required_unless_present = "host")]
-        connection: Option<String>,
-        /// The real endpoint DNS name (TLS name and IAM token host).
-        #[arg(long)]
-        host: Option<String>,
-        /// Connect the socket to this address instead (a tunnel's 127.0.0.1), like libpq.
-        #[arg(long)]
-        hostaddr: Option<std::net::IpAddr>,
-        /// The socket's port (with --hostaddr: the tunnel's local port).
-        #[arg(long)]
-        port: Option<u16>,
-        /// The endpoint's real port when --port is a tunnel's (the token is signed for it).
-        #[arg(long)]
-        real_port: Option<u16>,
-        /// Database user.
-        #[arg(long)]
-        user: Option<String>,
-        /// Database name.
-        #[arg(long)]
-        dbname: Option<String>,
-        /// How to log in (default: the saved connection's mode, else iam).
-        #[arg(long, value_enum)]
-        auth: Option<query::AuthFlag>,
-        /// Secrets Manager secret ARN or name (with --auth secret).
-        #[arg(long)]
-        secret: Option<String>,
-        /// The AWS profile (default: the connection's, else `AWS_PROFILE`, else `default`).
-        #[arg(long)]
-        profile: Option<String>,
-        /// The database's region (default: from an RDS host name, else the profile's).
-        #[arg(long)]
-        region: Option<String>,
-        /// A PEM file of extra CA certificates to trust.
-        #[arg(long)]
-        ca_file: Option<std::path::PathBuf>,
-        /// The SQL to run (several statements: each result in turn).
-        #[arg(short = 'c', long = "command", value_name = "SQL")]
-        sql: String,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = query::QueryFormat::Text)]
-        format: query::QueryFormat,
-    },
+    Query(query::QueryArgs),
 }
 
 /// Which client carries a tunnel.
@@ -212,40 +169,7 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
                 signing_time,
             },
         ),
-        CliCommand::Query {
-            connection,
-            host,
-            hostaddr,
-            port,
-            real_port,
-            user,
-            dbname,
-            auth,
-            secret,
-            profile,
-            region,
-            ca_file,
-            sql,
-            format,
-        } => query::run(
-            runtime,
-            &query::QueryArgs {
-                connection,
-                host,
-                hostaddr,
-                port,
-                real_port,
-                user,
-                dbname,
-                auth,
-                secret,
-                profile,
-                region,
-                ca_file,
-                sql,
-                format: Some(format),
-            },
-        ),
+        CliCommand::Query(args) => query::run(runtime, &args),
         CliCommand::Tunnel {
             target,
             host,

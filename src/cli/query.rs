@@ -24,9 +24,10 @@ use crate::secret::Secret;
 use crate::store::{AuthMode, Paths, SavedConnection, load_connections, load_settings};
 
 /// Output formats of `query`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum QueryFormat {
     /// Exactly `psql -At`: `|` between values, NULL as nothing, no header.
+    #[default]
     Text,
     /// Header, then tab-separated values (COPY text escapes, NULL as \N).
     Tsv,
@@ -50,36 +51,50 @@ pub enum AuthFlag {
 }
 
 /// What `rds-explorer query` was asked for.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct QueryArgs {
-    /// A saved connection's name.
+    /// A saved connection (the flags below override its fields).
+    #[arg(long, required_unless_present = "host")]
     pub connection: Option<String>,
-    /// The real endpoint DNS name.
+    /// The real endpoint DNS name (TLS name and IAM token host).
+    #[arg(long)]
     pub host: Option<String>,
-    /// Where the socket goes instead (a tunnel's 127.0.0.1).
+    /// Connect the socket to this address instead (a tunnel's 127.0.0.1), like libpq.
+    #[arg(long)]
     pub hostaddr: Option<IpAddr>,
-    /// Port of the socket (the endpoint's, or the tunnel's with `--hostaddr`).
+    /// The socket's port (with --hostaddr: the tunnel's local port).
+    #[arg(long)]
     pub port: Option<u16>,
-    /// The endpoint's real port when `--port` is a tunnel's (IAM tokens are signed for it).
+    /// The endpoint's real port when --port is a tunnel's (the token is signed for it).
+    #[arg(long)]
     pub real_port: Option<u16>,
     /// Database user.
+    #[arg(long)]
     pub user: Option<String>,
     /// Database name.
+    #[arg(long)]
     pub dbname: Option<String>,
-    /// Auth mode.
+    /// How to log in (default: the saved connection's mode, else iam).
+    #[arg(long, value_enum)]
     pub auth: Option<AuthFlag>,
-    /// Secret ARN or name for `--auth secret`.
+    /// Secrets Manager secret ARN or name (with --auth secret).
+    #[arg(long)]
     pub secret: Option<String>,
-    /// AWS profile.
+    /// The AWS profile (default: the connection's, else `AWS_PROFILE`, else `default`).
+    #[arg(long)]
     pub profile: Option<String>,
-    /// Database region.
+    /// The database's region (default: from an RDS host name, else the profile's).
+    #[arg(long)]
     pub region: Option<String>,
-    /// Extra CA file.
+    /// A PEM file of extra CA certificates to trust.
+    #[arg(long)]
     pub ca_file: Option<std::path::PathBuf>,
-    /// The SQL.
+    /// The SQL to run (several statements: each result in turn).
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
     pub sql: String,
     /// Output format.
-    pub format: Option<QueryFormat>,
+    #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
+    pub format: QueryFormat,
 }
 
 /// Runs the query and streams the result to stdout.
@@ -107,7 +122,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &QueryArgs) -> anyhow::Resul
         typed_password: std::env::var("PGPASSWORD").ok().map(Secret::new),
         safety: Safety::for_connection(connection.production, connection.read_only, timeout),
     };
-    let format = match args.format.unwrap_or(QueryFormat::Text) {
+    let format = match args.format {
         QueryFormat::Text => OutputFormat::Text,
         QueryFormat::Tsv => OutputFormat::Tsv,
         QueryFormat::Csv => OutputFormat::Csv,

@@ -22,40 +22,13 @@ pub use model::{
 /// Fetches everything of one region. Never fails as a whole: failed calls are in `errors`.
 /// `config` must be built for `region`.
 pub async fn fetch_region(config: &SdkConfig, profile: &str, region: &str) -> RegionInventory {
-    let rds_client = aws_sdk_rds::Client::new(config);
     let ssm_client = aws_sdk_ssm::Client::new(config);
     let ec2_client = aws_sdk_ec2::Client::new(config);
-    let (instances, clusters, proxies, targets) = tokio::join!(
-        rds::instances(&rds_client, region),
-        rds::clusters(&rds_client, region),
-        rds::proxies(&rds_client, region),
+    let (mut inventory, targets) = tokio::join!(
+        fetch_databases(config, region),
         ssm::targets(&ssm_client, &ec2_client, region),
     );
-    let mut inventory = RegionInventory {
-        profile: profile.to_owned(),
-        region: region.to_owned(),
-        fetched_at_secs: time::OffsetDateTime::now_utc().unix_timestamp(),
-        ..RegionInventory::default()
-    };
-    match instances {
-        Ok(instances) => inventory.instances = instances,
-        Err(error) => inventory.errors.push(error),
-    }
-    match clusters {
-        Ok((clusters, error)) => {
-            inventory.clusters = clusters;
-            inventory.errors.extend(error);
-        }
-        Err(error) => inventory.errors.push(error),
-    }
-    rds::fill_cluster_networks(&mut inventory.clusters, &inventory.instances);
-    match proxies {
-        Ok((proxies, errors)) => {
-            inventory.proxies = proxies;
-            inventory.errors.extend(errors);
-        }
-        Err(error) => inventory.errors.push(error),
-    }
+    profile.clone_into(&mut inventory.profile);
     match targets {
         Ok((targets, error)) => {
             inventory.ssm_targets = targets;
@@ -94,6 +67,7 @@ pub async fn fetch_databases(config: &SdkConfig, region: &str) -> RegionInventor
         }
         Err(error) => inventory.errors.push(error),
     }
+    rds::fill_cluster_networks(&mut inventory.clusters, &inventory.instances);
     match proxies {
         Ok((proxies, errors)) => {
             inventory.proxies = proxies;
