@@ -37,8 +37,15 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     step_until(&mut harness, "inventory listed", |h| {
         h.query_by_label("sandboxdb  postgres").is_some()
     });
-    harness.get_by_label("sandboxdb  postgres").click();
-    settle(&mut harness);
+    // The tree may still grow as the region's other calls land, moving rows under a click:
+    // click until the details pane shows sandboxdb.
+    step_until(&mut harness, "sandboxdb selected", |h| {
+        if h.query_by_label("Instance sandboxdb").is_some() {
+            return true;
+        }
+        h.get_by_label("sandboxdb  postgres").click();
+        false
+    });
     harness.get_by_label("Connect…").click();
     settle(&mut harness);
 
