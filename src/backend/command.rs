@@ -220,6 +220,8 @@ pub enum Event {
         /// Why (`closed by the user`, or the error that broke it).
         reason: String,
     },
+    /// The SSM tunnels changed (state, leases, figures): every tunnel's status, sorted by key.
+    TunnelsChanged(Vec<crate::tunnel::supervisor::TunnelStatus>),
     /// A query job started for a tab.
     QueryStarted {
         /// The tab.

@@ -1,7 +1,8 @@
 //! Connection commands: test a connection, open a session, save connections, update the CA
-//! bundle. Each login is a Job: the password comes from the auth mode (IAM token, Secrets
-//! Manager, keyring or typed), TLS is verified against the real endpoint name, and a refused IAM
-//! login runs the diagnosis checklist so the dialog can say which item failed.
+//! bundle. Each login is a Job: a tunnelled route first opens (or joins) its SSM tunnel, the
+//! password comes from the auth mode (IAM token, Secrets Manager, keyring or typed), TLS is
+//! verified against the real endpoint name, and a refused IAM login runs the diagnosis checklist
+//! so the dialog can say which item failed.
 
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
@@ -10,6 +11,7 @@ use aws_config::SdkConfig;
 
 use super::inventory::{config_for, wait_for_profile};
 use super::sessions::{Session, SessionError, SessionId, SessionInfo, TabId};
+use super::tunnels::lease_for;
 use super::{ConnectRequest, Event, Outbox, Shared};
 use crate::auth::keyring::Keyring;
 use crate::db::ca_update::{GLOBAL_BUNDLE_URL, update_ca_bundle};
@@ -20,6 +22,7 @@ use crate::db::safety::Safety;
 use crate::db::tls::{TrustConfig, client_config};
 use crate::jobs::UserError;
 use crate::store::{AuthMode, SavedConnection, load_connections, save_connections};
+use crate::tunnel::supervisor::TunnelLease;
 
 /// A failed login and, for a refused IAM login, the checklist.
 pub type ConnectFailure = (UserError, Option<Diagnosis>);
@@ -75,12 +78,23 @@ async fn sdk_for(
     Ok(Some(config_for(shared, &profile, &region).await))
 }
 
-/// What a login needs besides the connection: the profile's SDK configuration (AWS auth
-/// modes), the trust store and the open options (typed password, production guard).
+/// What a login needs besides the connection.
+struct LoginInputs {
+    /// The profile's SDK configuration (AWS auth modes).
+    sdk: Option<SdkConfig>,
+    /// The trust store.
+    tls: Arc<rustls::ClientConfig>,
+    /// Typed password, production guard, and the tunnel's local address.
+    options: OpenOptions,
+    /// The connection's hold on its SSM tunnel: keep it as long as the socket.
+    tunnel: Option<TunnelLease>,
+}
+
+/// Gathers a login's inputs; a tunnelled route opens (or joins) its tunnel first.
 async fn login_inputs(
     shared: &Arc<Shared>,
     request: &ConnectRequest,
-) -> Result<(Option<SdkConfig>, Arc<rustls::ClientConfig>, OpenOptions), ConnectFailure> {
+) -> Result<LoginInputs, ConnectFailure> {
     let connection = &request.connection;
     let sdk = sdk_for(shared, connection).await.map_err(|e| (e, None))?;
     let tls = trust(shared).map_err(|e| (e, None))?;
@@ -91,13 +105,18 @@ async fn login_inputs(
             .unwrap_or_else(PoisonError::into_inner);
         Duration::from_secs(u64::from(settings.production_statement_timeout_secs))
     };
-    // Tunnelled routes are opened by the tunnel supervisor (P1·4) and passed as `via`.
+    let tunnel = lease_for(shared, connection).await.map_err(|e| (e, None))?;
     let options = OpenOptions {
-        via: None,
+        via: tunnel.as_ref().map(TunnelLease::local_addr),
         typed_password: request.typed_password.clone(),
         safety: Safety::for_connection(connection.production, connection.read_only, timeout),
     };
-    Ok((sdk, tls, options))
+    Ok(LoginInputs {
+        sdk,
+        tls,
+        options,
+        tunnel,
+    })
 }
 
 /// Saves a typed password in the keyring once it worked, when the user asked to.
@@ -113,13 +132,18 @@ fn remember_password(shared: &Shared, request: &ConnectRequest, user: &str) {
     }
 }
 
-/// Logs in as `request` says (a client outside the session registry: tests of the login). On
-/// failure, runs the diagnosis when it applies.
+/// Logs in as `request` says (a client outside the session registry: tests of the login), with
+/// the lease on its tunnel, if any. On failure, runs the diagnosis when it applies.
 pub(super) async fn login(
     shared: &Arc<Shared>,
     request: &ConnectRequest,
-) -> Result<tokio_postgres::Client, ConnectFailure> {
-    let (sdk, tls, options) = login_inputs(shared, request).await?;
+) -> Result<(tokio_postgres::Client, Option<TunnelLease>), ConnectFailure> {
+    let LoginInputs {
+        sdk,
+        tls,
+        options,
+        tunnel,
+    } = login_inputs(shared, request).await?;
     let opened = open_session(
         &request.connection,
         options,
@@ -132,7 +156,7 @@ pub(super) async fn login(
     match opened {
         Ok((client, login)) => {
             remember_password(shared, request, &login.user);
-            Ok(client)
+            Ok((client, tunnel))
         }
         Err(error) => {
             let user_error = error.to_user_error();
@@ -152,7 +176,8 @@ pub(super) fn test_connection(shared: &Arc<Shared>, outbox: &Outbox, request: Co
     let title = format!("Test connection to {}", request.connection.name);
     shared.jobs.spawn(title, move |_ctx| async move {
         let result = match login(&shared_job, &request).await {
-            Ok(client) => client
+            // The lease lives until the end of this arm: the query goes through the tunnel.
+            Ok((client, _tunnel)) => client
                 .query_one("SELECT version()", &[])
                 .await
                 .and_then(|row| row.try_get::<_, String>(0))
@@ -201,7 +226,12 @@ async fn open_in_registry(
     request: &ConnectRequest,
 ) -> Result<SessionInfo, ConnectFailure> {
     let connection = &request.connection;
-    let (sdk, tls, options) = login_inputs(shared, request).await?;
+    let LoginInputs {
+        sdk,
+        tls,
+        options,
+        tunnel,
+    } = login_inputs(shared, request).await?;
     let prepared = prepare(
         connection,
         &options,
@@ -222,7 +252,7 @@ async fn open_in_registry(
         endpoint: prepared.params.endpoint.to_string(),
     };
     let session = match Session::open(&prepared.params, tls, info.clone()).await {
-        Ok(session) => session,
+        Ok(session) => session.holding(tunnel),
         Err(SessionError::Connect(error)) => {
             let refused = prepared.refused(error, &shared.tokens);
             let user_error = refused.to_user_error();

@@ -14,6 +14,7 @@ mod results;
 mod schema;
 mod sessions;
 mod sign_in;
+mod tunnels;
 
 use std::sync::{Arc, Mutex};
 
@@ -31,6 +32,7 @@ use crate::auth::token_cache::TokenCache;
 use crate::aws::profiles::{AwsFiles, ProfileList};
 use crate::jobs::{JobRunner, JobUpdate};
 use crate::store::{Database, Paths, Settings};
+use crate::tunnel::supervisor::{Supervisor, SupervisorOptions};
 
 /// What the backend works with: where files live and the open database.
 pub struct BackendContext {
@@ -110,6 +112,8 @@ pub(crate) struct Shared {
     pub(crate) keyring: std::sync::OnceLock<Keyring>,
     /// Open database sessions.
     pub(crate) sessions: Sessions,
+    /// SSM tunnels, shared by every connection to the same endpoint.
+    pub(crate) tunnels: Supervisor,
 }
 
 /// Starts the backend on `runtime`. `wake` is called after each event (the UI passes
@@ -126,7 +130,12 @@ pub fn start(
         events: event_tx,
         wake: Arc::new(wake),
     };
-    let shared = Arc::new(Shared {
+    let shared = Arc::new_cyclic(|weak: &std::sync::Weak<Shared>| Shared {
+        tunnels: Supervisor::new(
+            context.paths.clone(),
+            Arc::new(tunnels::BackendConfigs(weak.clone())),
+            SupervisorOptions::default(),
+        ),
         paths: context.paths,
         aws_files: context.aws_files,
         database: Arc::new(Mutex::new(context.database)),
@@ -149,12 +158,14 @@ pub fn start(
         }
     });
 
+    tunnels::start(runtime, &shared, &outbox);
     runtime.spawn(async move {
         while let Some(command) = command_rx.recv().await {
             tokio::spawn(handlers::run(command, Arc::clone(&shared), outbox.clone()));
         }
-        // The UI dropped its handle: stop whatever is still running.
+        // The UI dropped its handle: stop whatever is still running, close the tunnels.
         shared.jobs.cancel_all();
+        shared.tunnels.shutdown(tunnels::SHUTDOWN_WAIT).await;
     });
 
     BackendHandle {

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use crate::db::connect::{ConnectError, ConnectParams, connect_with_notices};
 use crate::jobs::JobId;
 use crate::query::{Canceller, NoticeQueue};
+use crate::tunnel::supervisor::TunnelLease;
 
 /// Identifies an open session for the lifetime of the process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,6 +70,8 @@ pub struct Session {
     /// Notices the connection task received.
     pub notices: NoticeQueue,
     running: Mutex<Option<RunningQuery>>,
+    /// The SSM tunnel the socket goes through: held as long as the session.
+    tunnel: Option<TunnelLease>,
 }
 
 impl std::fmt::Debug for Session {
@@ -125,7 +128,15 @@ impl Session {
             canceller,
             notices,
             running: Mutex::new(None),
+            tunnel: None,
         })
+    }
+
+    /// The session, keeping `tunnel` (its socket's route) open while it lives.
+    #[must_use]
+    pub fn holding(mut self, tunnel: Option<TunnelLease>) -> Self {
+        self.tunnel = tunnel;
+        self
     }
 
     /// The query running now, if any.

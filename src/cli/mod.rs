@@ -129,6 +129,15 @@ pub enum TunnelVia {
     Plugin,
 }
 
+impl From<TunnelVia> for crate::tunnel::supervisor::Via {
+    fn from(via: TunnelVia) -> Self {
+        match via {
+            TunnelVia::Native => Self::Native,
+            TunnelVia::Plugin => Self::Plugin,
+        }
+    }
+}
+
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -187,10 +196,7 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
                 local_port,
                 profile,
                 region,
-                via: match via {
-                    TunnelVia::Native => crate::tunnel::supervisor::Via::Native,
-                    TunnelVia::Plugin => crate::tunnel::supervisor::Via::Plugin,
-                },
+                via: via.into(),
             },
         ),
     }

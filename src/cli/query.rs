@@ -6,6 +6,7 @@
 use std::io::Write as _;
 use std::net::IpAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::ValueEnum;
@@ -21,7 +22,9 @@ use crate::db::tls::{TrustConfig, client_config};
 use crate::query::output::{OutputFormat, OutputSink};
 use crate::query::{Canceller, QueryError, RunOptions, fetch_to_sink};
 use crate::secret::Secret;
-use crate::store::{AuthMode, Paths, SavedConnection, load_connections, load_settings};
+use crate::store::{AuthMode, Paths, Route, SavedConnection, load_connections, load_settings};
+use crate::tunnel::route::{ProfileConfigs, RouteTunnel};
+use crate::tunnel::supervisor::{Supervisor, SupervisorOptions, TunnelLease, Via};
 
 /// Output formats of `query`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -95,6 +98,16 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
     pub format: QueryFormat,
+    /// Reach the endpoint through an SSM tunnel via this target (`i-…`), as the window's
+    /// "SSM tunnel" route does; the session is terminated when the query ends.
+    #[arg(long, value_name = "TARGET", conflicts_with = "hostaddr")]
+    pub ssm_target: Option<String>,
+    /// The tunnel's port on 127.0.0.1 (default: the one remembered for the endpoint).
+    #[arg(long)]
+    pub local_port: Option<u16>,
+    /// Which client carries the tunnel (default: the one chosen in Settings).
+    #[arg(long, value_enum)]
+    pub tunnel_via: Option<super::TunnelVia>,
 }
 
 /// Runs the query and streams the result to stdout.
@@ -130,54 +143,125 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &QueryArgs) -> anyhow::Resul
         QueryFormat::Ndjson => OutputFormat::Ndjson,
     };
     runtime.block_on(async {
-        let sdk = sdk_for(&connection).await?;
-        let mut connection = connection;
-        if connection.region.is_none() {
-            connection.region = sdk
-                .as_ref()
-                .and_then(|sdk| sdk.region().map(ToString::to_string));
-        }
-        let tokens = TokenCache::new();
-        let keyring = Keyring::open();
-        let opened = open_session(
-            &connection,
-            options,
-            sdk.as_ref(),
-            tls.clone(),
-            &tokens,
-            &keyring,
-        )
-        .await;
-        let client = match opened {
-            Ok((client, _login)) => client,
+        let tunnel = match open_tunnel(&paths, &connection, settings.tunnel_client).await {
+            Ok(tunnel) => tunnel,
             Err(error) => {
-                report_open_error(&error, sdk.as_ref()).await;
+                _ = writeln!(std::io::stderr(), "rds-explorer: {error:#}");
                 return Ok(ExitCode::from(2));
             }
         };
-        let stdout = std::io::stdout().lock();
-        let mut sink = OutputSink::new(std::io::BufWriter::with_capacity(64 << 10, stdout), format);
-        let run = RunOptions {
-            notices: None,
-            canceller: Some(Canceller::new(&client, tls)),
-        };
-        let result = fetch_to_sink(&client, &args.sql, &mut sink, &run).await;
-        let flushed = sink.finish();
-        match result {
-            Ok(_) => {
-                if let Err(error) = flushed
-                    && error.kind() != std::io::ErrorKind::BrokenPipe
-                {
-                    return Err(error.into());
-                }
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(error) => {
-                report_query_error(&args.sql, &error);
-                Ok(ExitCode::from(1))
-            }
+        let mut options = options;
+        if let Some((_, lease)) = &tunnel {
+            options.via = Some(lease.local_addr());
         }
+        let exit = query(&connection, options, tls, &args.sql, format).await;
+        if let Some((supervisor, lease)) = tunnel {
+            drop(lease);
+            supervisor.shutdown(TUNNEL_CLOSE_WAIT).await;
+        }
+        exit
     })
+}
+
+/// How long the end of a tunnelled query waits for `TerminateSession`.
+const TUNNEL_CLOSE_WAIT: Duration = Duration::from_secs(10);
+
+/// Opens `connection`'s SSM tunnel when its route has one. The supervisor is this run's own, so
+/// the session is terminated when the query ends (and terminated by the next start of the
+/// window if this process is killed first).
+async fn open_tunnel(
+    paths: &Paths,
+    connection: &SavedConnection,
+    default_via: Via,
+) -> anyhow::Result<Option<(Supervisor, TunnelLease)>> {
+    if !connection.route.is_tunnel() {
+        return Ok(None);
+    }
+    let files = AwsFiles::from_env();
+    let list = load_profiles(&files);
+    let profile = super::find_profile(&list, &files, connection.profile.as_deref())?;
+    let region = connection
+        .region
+        .clone()
+        .or_else(|| profile.region.clone())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no region for the tunnel to \"{}\"; pass --region with the database's region",
+                connection.host
+            )
+        })?;
+    let Some(tunnel) = RouteTunnel::of(connection, &profile.name, &region, default_via) else {
+        return Ok(None);
+    };
+    let supervisor = Supervisor::new(
+        paths.clone(),
+        Arc::new(ProfileConfigs::new(files, list)),
+        SupervisorOptions {
+            linger: Duration::ZERO,
+            ..SupervisorOptions::default()
+        },
+    );
+    let lease = supervisor
+        .ensure_on(tunnel.key, tunnel.via, tunnel.port)
+        .await?;
+    Ok(Some((supervisor, lease)))
+}
+
+/// Logs in and streams `sql`'s results to stdout.
+async fn query(
+    connection: &SavedConnection,
+    options: OpenOptions,
+    tls: Arc<rustls::ClientConfig>,
+    sql: &str,
+    format: OutputFormat,
+) -> anyhow::Result<ExitCode> {
+    let sdk = sdk_for(connection).await?;
+    let mut connection = connection.clone();
+    if connection.region.is_none() {
+        connection.region = sdk
+            .as_ref()
+            .and_then(|sdk| sdk.region().map(ToString::to_string));
+    }
+    let tokens = TokenCache::new();
+    let keyring = Keyring::open();
+    let opened = open_session(
+        &connection,
+        options,
+        sdk.as_ref(),
+        tls.clone(),
+        &tokens,
+        &keyring,
+    )
+    .await;
+    let client = match opened {
+        Ok((client, _login)) => client,
+        Err(error) => {
+            report_open_error(&error, sdk.as_ref()).await;
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let stdout = std::io::stdout().lock();
+    let mut sink = OutputSink::new(std::io::BufWriter::with_capacity(64 << 10, stdout), format);
+    let run = RunOptions {
+        notices: None,
+        canceller: Some(Canceller::new(&client, tls)),
+    };
+    let result = fetch_to_sink(&client, sql, &mut sink, &run).await;
+    let flushed = sink.finish();
+    match result {
+        Ok(_) => {
+            if let Err(error) = flushed
+                && error.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(error.into());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            report_query_error(sql, &error);
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 /// Why no session opened, with the IAM checklist when a token was refused.
@@ -279,7 +363,7 @@ fn connection_from_args(paths: &Paths, args: &QueryArgs) -> anyhow::Result<Saved
             database: args.dbname.clone().ok_or_else(|| missing("--dbname"))?,
             user: args.user.clone().ok_or_else(|| missing("--user"))?,
             auth: AuthMode::Iam,
-            route: crate::store::Route::Direct,
+            route: Route::Direct,
             color: None,
             read_only: false,
             production: false,
@@ -304,6 +388,7 @@ fn connection_from_args(paths: &Paths, args: &QueryArgs) -> anyhow::Result<Saved
             connection.database.clone_from(database);
         }
     }
+    apply_route_flags(&mut connection, args);
     if let Some(profile) = &args.profile {
         connection.profile = Some(profile.clone());
     }
@@ -331,4 +416,31 @@ fn connection_from_args(paths: &Paths, args: &QueryArgs) -> anyhow::Result<Saved
         }
     }
     Ok(connection)
+}
+
+/// `--ssm-target` makes the route a tunnel; `--local-port` and `--tunnel-via` adjust a tunnel
+/// route (given or saved); `--hostaddr` makes it direct.
+fn apply_route_flags(connection: &mut SavedConnection, args: &QueryArgs) {
+    if args.hostaddr.is_some() {
+        connection.route = Route::Direct;
+        return;
+    }
+    if let Some(target) = &args.ssm_target {
+        connection.route = Route::SsmTunnel {
+            target: target.clone(),
+            local_port: 0,
+            client: None,
+        };
+    }
+    if let Route::SsmTunnel {
+        local_port, client, ..
+    } = &mut connection.route
+    {
+        if let Some(port) = args.local_port {
+            *local_port = port;
+        }
+        if let Some(via) = args.tunnel_via {
+            *client = Some(via.into());
+        }
+    }
 }

@@ -48,10 +48,21 @@ pub enum Route {
     SsmTunnel {
         /// The SSM managed instance (`i-…` or `mi-…`).
         target: String,
-        /// The local port the tunnel listens on (kept stable across runs); 0 = pick one.
+        /// The local port the tunnel listens on; 0 = the one the supervisor remembers for the
+        /// endpoint (picked once, then stable across runs).
         #[serde(default)]
         local_port: u16,
+        /// Which client carries the tunnel; `None` = the one chosen in Settings.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client: Option<crate::tunnel::supervisor::Via>,
     },
+}
+
+impl Route {
+    /// Whether the socket goes through an SSM tunnel.
+    pub fn is_tunnel(&self) -> bool {
+        matches!(self, Self::SsmTunnel { .. })
+    }
 }
 
 /// One saved connection.
@@ -218,6 +229,7 @@ mod tests {
         secret.route = Route::SsmTunnel {
             target: "i-0123456789abcdef0".into(),
             local_port: 15432,
+            client: Some(crate::tunnel::supervisor::Via::Plugin),
         };
         let mut password = sample("password");
         password.auth = AuthMode::Password;

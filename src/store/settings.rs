@@ -91,6 +91,8 @@ pub struct Settings {
     pub extra_ca_file: Option<PathBuf>,
     /// Memory for query results before they spill to a temp file, in MiB.
     pub result_memory_cap_mib: u32,
+    /// Which client carries SSM tunnels unless a connection says otherwise.
+    pub tunnel_client: crate::tunnel::supervisor::Via,
 }
 
 impl Default for Settings {
@@ -101,6 +103,7 @@ impl Default for Settings {
             production_statement_timeout_secs: 30,
             extra_ca_file: None,
             result_memory_cap_mib: 1024,
+            tunnel_client: crate::tunnel::supervisor::Via::Native,
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct RecordedSession {
     pub region: String,
     /// When it was recorded (Unix seconds).
     pub started_unix_secs: u64,
+    /// The process that holds it (the window and the CLI share the file: a session of another
+    /// live process is not left behind by a crash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -162,6 +166,7 @@ mod tests {
             profile: "dev".into(),
             region: "us-east-1".into(),
             started_unix_secs: 1_700_000_000,
+            pid: Some(4242),
         };
         save_tunnel_sessions(&sessions_path, std::slice::from_ref(&session)).unwrap();
         assert_eq!(load_tunnel_sessions(&sessions_path), [session]);

@@ -17,6 +17,7 @@ use super::query::RunScope;
 use super::query::history_panel::HistoryPanel;
 use super::settings_window::{SettingsAction, SettingsWindow};
 use super::sign_in_window::{SignInAction, SignInPrompt, sign_in_window};
+use super::tunnels_view::TunnelsView;
 use super::{AppInit, StartupProbe, theme};
 use crate::aws::inventory::draft::ResourceRef;
 use crate::backend::{self, BackendContext, BackendHandle, Command, Event};
@@ -34,6 +35,7 @@ enum BottomTab {
     Jobs,
     Log,
     History,
+    Tunnels,
 }
 
 /// The status bar line.
@@ -54,6 +56,7 @@ pub struct ExplorerApp {
     jobs: JobsView,
     log: LogView,
     history: HistoryPanel,
+    tunnels: TunnelsView,
     bottom_tab: BottomTab,
     settings_window: SettingsWindow,
     connections: ConnectionsUi,
@@ -92,6 +95,7 @@ impl ExplorerApp {
             jobs: JobsView::default(),
             log: LogView::new(init.log_buffer),
             history: HistoryPanel::default(),
+            tunnels: TunnelsView::default(),
             bottom_tab: BottomTab::Jobs,
             settings_window: SettingsWindow::default(),
             connections: ConnectionsUi::default(),
@@ -152,6 +156,7 @@ impl ExplorerApp {
                 }
                 self.jobs.apply(update);
             }
+            Event::TunnelsChanged(tunnels) => self.tunnels.set(tunnels),
             Event::ProfilesLoaded { list, .. } => {
                 self.profiles.set_list(list);
                 self.open_selected_profile();
@@ -361,6 +366,11 @@ impl ExplorerApp {
             ui.selectable_value(&mut self.bottom_tab, BottomTab::Jobs, "Jobs");
             ui.selectable_value(&mut self.bottom_tab, BottomTab::Log, "Log");
             ui.selectable_value(&mut self.bottom_tab, BottomTab::History, "History");
+            let tunnels = match self.tunnels.len() {
+                0 => "Tunnels".to_owned(),
+                count => format!("Tunnels ({count})"),
+            };
+            ui.selectable_value(&mut self.bottom_tab, BottomTab::Tunnels, tunnels);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.weak(format!("Files: {}", self.paths.config_dir.display()));
             });
@@ -376,6 +386,10 @@ impl ExplorerApp {
                 if let Some(action) = self.history.ui(ui) {
                     self.on_history(action);
                 }
+                None
+            }
+            BottomTab::Tunnels => {
+                self.tunnels.ui(ui);
                 None
             }
         }

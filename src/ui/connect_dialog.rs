@@ -3,11 +3,13 @@
 //! runs a login and `SELECT version()`; Connect opens a session tab. The typed password only
 //! lives here until it is sent; it is never written anywhere but the OS keyring (when asked).
 
+use super::settings_window::tunnel_client_ui;
 use crate::backend::ConnectRequest;
 use crate::db::diagnose::{CheckStatus, Diagnosis};
 use crate::jobs::UserError;
 use crate::secret::Secret;
 use crate::store::{AuthMode, Route, SavedConnection};
+use crate::tunnel::supervisor::Via;
 
 /// What the user asked for.
 #[derive(Debug)]
@@ -398,14 +400,36 @@ fn route_ui(
             }
         });
     }
-    let local_port = match draft.route {
-        Route::SsmTunnel { local_port, .. } => local_port,
-        Route::Direct => 0,
+    let (mut local_port, mut client) = match draft.route {
+        Route::SsmTunnel {
+            local_port, client, ..
+        } => (local_port, client),
+        Route::Direct => (0, None),
     };
+    if tunnel {
+        ui.horizontal(|ui| {
+            let label = ui.label("Local port");
+            ui.add(egui::DragValue::new(&mut local_port).range(0..=65_535))
+                .labelled_by(label.id)
+                .on_hover_text(
+                    "The port on 127.0.0.1; 0 picks a free one once and keeps it for this endpoint",
+                );
+            let mut own_client = client.is_some();
+            ui.checkbox(&mut own_client, "Own tunnel client")
+                .on_hover_text("Otherwise the client chosen in Settings");
+            if own_client {
+                let via = client.get_or_insert_with(Via::default);
+                tunnel_client_ui(ui, "connect_tunnel_client", via);
+            } else {
+                client = None;
+            }
+        });
+    }
     draft.route = if tunnel {
         Route::SsmTunnel {
             target: target.trim().to_owned(),
             local_port,
+            client,
         }
     } else {
         Route::Direct

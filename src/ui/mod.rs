@@ -17,6 +17,7 @@ mod query;
 mod settings_window;
 mod sign_in_window;
 mod theme;
+mod tunnels_view;
 
 pub use app::ExplorerApp;
 pub use probe::{ProbeExit, ProbeMarks, StartupProbe};

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::store::{ProductionRules, Settings, ThemeChoice};
+use crate::tunnel::supervisor::Via;
 
 /// What the user asked for in the Settings window.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,6 +149,10 @@ impl SettingsWindow {
                 .labelled_by(label.id)
                 .on_hover_text("Past this, query results spill to a temporary file");
                 ui.end_row();
+
+                ui.label("SSM tunnel client");
+                tunnel_client_ui(ui, "settings_tunnel_client", &mut self.draft.tunnel_client);
+                ui.end_row();
             });
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
@@ -183,4 +188,24 @@ impl SettingsWindow {
             ..self.draft.clone()
         }
     }
+}
+
+/// Native client or the installed plugin; connections may override it.
+pub fn tunnel_client_ui(ui: &mut egui::Ui, id: &str, via: &mut Via) {
+    let text = |via: Via| match via {
+        Via::Native => "Native (built in)",
+        Via::Plugin => "session-manager-plugin",
+    };
+    egui::ComboBox::new(id, "Tunnel client")
+        .selected_text(text(*via))
+        .show_ui(ui, |ui| {
+            for choice in [Via::Native, Via::Plugin] {
+                ui.selectable_value(via, choice, text(choice));
+            }
+        })
+        .response
+        .on_hover_text(
+            "The native client multiplexes connections over one session and resumes it after a \
+             network drop; the plugin is AWS's own, if you must use it",
+        );
 }

@@ -1,7 +1,8 @@
 //! `rds-explorer tunnel` as a user runs it: the real binary on the sandbox profile prints
 //! `listening on 127.0.0.1:<port>`, carries a verify-full Postgres session, and on SIGTERM
 //! terminates the session and exits 0 — natively, and through the installed plugin (the
-//! sandbox's stand-in `session-manager-plugin`, found on `PATH`).
+//! sandbox's stand-in `session-manager-plugin`, found on `PATH`). And `rds-explorer query
+//! --ssm-target` through a native tunnel with IAM auth, as the tunnel issue's acceptance asks.
 
 use std::ffi::OsString;
 use std::process::Stdio;
@@ -129,4 +130,79 @@ async fn cli_via_plugin_finds_it_on_path_and_terminates_the_session_on_sigterm()
     assert_eq!(session.terminated_by.len(), 1, "{session:?}");
     assert_eq!(session.connections, 1, "the plugin opened the data channel");
     assert_eq!(session.client_version.as_deref(), Some("1.2.764.0"));
+}
+
+/// The acceptance path: `rds-explorer query --ssm-target …` opens a native tunnel through the
+/// fake Session Manager, logs in with an IAM token (checked by PAM) over verify-full TLS on the
+/// RDS-like name, prints the rows, and terminates the session before it exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_through_a_native_tunnel_with_iam_auth_and_verify_full() {
+    let env = Env::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let aws = env.sandbox.aws.as_ref().unwrap().info().clone();
+    let pg = env.sandbox.pg.as_ref().unwrap();
+    let iam = pg.iam().unwrap().clone();
+    let info = pg.info().clone();
+    let output = bounded(
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_rds-explorer"))
+            .args([
+                "query",
+                "--ssm-target",
+                &env.target,
+                "--host",
+                DEFAULT_PG_HOST_NAME,
+                "--port",
+                &info.port.to_string(),
+                "--user",
+                &iam.user,
+                "--dbname",
+                &info.database,
+                "--auth",
+                "iam",
+                "--profile",
+                &aws.profile,
+                "--region",
+                &aws.region,
+                "--ca-file",
+                &info.ca_file.display().to_string(),
+                "-c",
+                "SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid(); \
+                 SELECT count(*) FROM generate_series(1, 100000)",
+            ])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("RDS_EXPLORER_HOME", home.path().join("rds-explorer"))
+            .env("AWS_CONFIG_FILE", &aws.config_file)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &aws.credentials_file)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{}|t\n100000\n", iam.user),
+        "{stderr}"
+    );
+    let sessions = env.sessions();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let session = &sessions[0];
+    assert_eq!(session.target, env.target);
+    assert_eq!(
+        session.document_name,
+        "AWS-StartPortForwardingSessionToRemoteHost"
+    );
+    assert_eq!(session.parameters["host"], [DEFAULT_PG_HOST_NAME]);
+    assert!(session.terminated, "{session:?}");
+    assert_eq!(session.terminate_calls, 1, "{session:?}");
+    // Nothing is left for a later start to clean up.
+    let paths = rds_explorer::store::Paths::under(&home.path().join("rds-explorer"));
+    assert!(
+        rds_explorer::store::load_tunnel_sessions(&paths.tunnel_sessions_file()).is_empty()
+    );
 }

@@ -222,38 +222,68 @@ async fn sessions_left_by_a_crashed_run_are_terminated_on_the_next_start() {
     let home = tempfile::tempdir().unwrap();
     let paths = Paths::under(home.path());
     bounded(async {
-        // A run that started a session and died before closing it.
-        let started = aws_sdk_ssm::Client::new(&env.config)
-            .start_session()
-            .target(&env.target)
-            .document_name("AWS-StartPortForwardingSession")
-            .parameters("portNumber", vec!["22".to_owned()])
-            .send()
-            .await
+        let start = || async {
+            aws_sdk_ssm::Client::new(&env.config)
+                .start_session()
+                .target(&env.target)
+                .document_name("AWS-StartPortForwardingSession")
+                .parameters("portNumber", vec!["22".to_owned()])
+                .send()
+                .await
+                .unwrap()
+                .session_id()
+                .unwrap()
+                .to_owned()
+        };
+        // A run that started a session and died before closing it, and another process (the CLI
+        // or a second window) still running with its own session.
+        let crashed = start().await;
+        let live = start().await;
+        let mut dead_process = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = dead_process.id();
+        dead_process.wait().unwrap();
+        let mut live_process = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
             .unwrap();
-        let session_id = started.session_id().unwrap().to_owned();
         let aws = env.sandbox.aws.as_ref().unwrap().info();
         let now_secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs();
+        let record = |session_id: &str, pid: u32| RecordedSession {
+            session_id: session_id.to_owned(),
+            profile: aws.profile.clone(),
+            region: aws.region.clone(),
+            started_unix_secs: now_secs,
+            pid: Some(pid),
+        };
+        let live_record = record(&live, live_process.id());
         save_tunnel_sessions(
             &paths.tunnel_sessions_file(),
-            &[RecordedSession {
-                session_id: session_id.clone(),
-                profile: aws.profile.clone(),
-                region: aws.region.clone(),
-                started_unix_secs: now_secs,
-            }],
+            &[record(&crashed, dead_pid), live_record.clone()],
         )
         .unwrap();
 
         let supervisor = supervisor(&env, &paths);
-        assert_eq!(supervisor.recover_crashed_sessions().await, [session_id]);
-        let session = &env.sessions()[0];
-        assert!(session.terminated, "{session:?}");
-        assert_eq!(session.terminated_by, ["api"]);
-        assert!(load_tunnel_sessions(&paths.tunnel_sessions_file()).is_empty());
+        assert_eq!(
+            supervisor.recover_crashed_sessions().await,
+            [crashed.clone()]
+        );
+        let sessions = env.sessions();
+        let find = |id: &str| sessions.iter().find(|s| s.session_id == id).unwrap();
+        assert!(find(&crashed).terminated, "{sessions:?}");
+        assert_eq!(find(&crashed).terminated_by, ["api"]);
+        assert!(
+            !find(&live).terminated,
+            "another live process's session: {sessions:?}"
+        );
+        assert_eq!(
+            load_tunnel_sessions(&paths.tunnel_sessions_file()),
+            [live_record]
+        );
+        live_process.kill().unwrap();
+        live_process.wait().unwrap();
     })
     .await;
 }

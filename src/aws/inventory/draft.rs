@@ -132,6 +132,7 @@ pub fn connection_draft(
             .map_or(Route::Direct, |target| Route::SsmTunnel {
                 target: target.instance_id.clone(),
                 local_port: 0,
+                client: None,
             })
     };
     Some(SavedConnection {
@@ -222,7 +223,8 @@ mod tests {
             draft.route,
             Route::SsmTunnel {
                 target: "i-same".into(),
-                local_port: 0
+                local_port: 0,
+                client: None,
             }
         );
         assert!(draft.production && draft.read_only);

@@ -336,6 +336,7 @@ impl Inner {
             profile: key.profile.clone(),
             region: key.region.clone(),
             started_unix_secs: unix_secs_now(),
+            pid: Some(std::process::id()),
         });
         if let Err(error) = save_tunnel_sessions(&path, &sessions) {
             tracing::warn!("tunnel {key}: a crash would leave session {session_id} open: {error}");
@@ -387,6 +388,9 @@ impl Supervisor {
         };
         let mut terminated = Vec::new();
         for session in recorded {
+            if session.pid.is_some_and(held_by_another_live_process) {
+                continue;
+            }
             let too_old = unix_secs_now().saturating_sub(session.started_unix_secs)
                 > FORGET_SESSIONS_AFTER_SECS;
             let result = match self
@@ -430,6 +434,17 @@ impl Supervisor {
     /// The tunnel for `key`, opened with `via` if it is not running (a running tunnel keeps the
     /// way it was opened). Waits until it forwards, or fails with the attempt's error.
     pub async fn ensure(&self, key: TunnelKey, via: Via) -> Result<TunnelLease, SupervisorError> {
+        self.ensure_on(key, via, None).await
+    }
+
+    /// [`Self::ensure`], listening on `port` when the tunnel is opened here (a port the user
+    /// chose for the connection; `None`: the one remembered for the key, else any free one).
+    pub async fn ensure_on(
+        &self,
+        key: TunnelKey,
+        via: Via,
+        port: Option<u16>,
+    ) -> Result<TunnelLease, SupervisorError> {
         if self.inner.shutting_down() {
             return Err(SupervisorError::ShuttingDown);
         }
@@ -441,7 +456,7 @@ impl Supervisor {
                 entry.wake.notify_one();
                 entry.outcome.clone()
             } else {
-                let (entry, outcome) = task::spawn(&self.inner, key.clone(), via);
+                let (entry, outcome) = task::spawn(&self.inner, key.clone(), via, port);
                 tunnels.insert(key.clone(), entry);
                 outcome
             }
@@ -506,6 +521,22 @@ fn plugin_options(options: &SupervisorOptions, profile: &str) -> PluginOptions {
         plugin_path: options.plugin_path.clone(),
         profile: profile.to_owned(),
         ..PluginOptions::default()
+    }
+}
+
+/// Whether `pid` is another process that is still running (its sessions are its own business).
+fn held_by_another_live_process(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        i32::try_from(pid)
+            .is_ok_and(|pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok())
+    }
+    #[cfg(not(unix))]
+    {
+        false
     }
 }
 

@@ -31,11 +31,13 @@ pub(super) async fn terminate_session(
         .await
 }
 
-/// Creates the entry for `key` (with one lease) and starts its task.
+/// Creates the entry for `key` (with one lease) and starts its task. `port`: a local port the
+/// user chose (kept even when taken: the error says so), else the remembered one.
 pub(super) fn spawn(
     inner: &Arc<Inner>,
     key: TunnelKey,
     via: Via,
+    port: Option<u16>,
 ) -> (Entry, watch::Receiver<Outcome>) {
     let status = Arc::new(Mutex::new(TunnelStatus {
         key: Some(key.clone()),
@@ -56,6 +58,7 @@ pub(super) fn spawn(
         inner: Arc::clone(inner),
         key,
         via,
+        port,
         status,
         wake,
         outcome: outcome_tx,
@@ -78,6 +81,8 @@ struct Run {
     inner: Arc<Inner>,
     key: TunnelKey,
     via: Via,
+    /// The user's chosen local port, if any.
+    port: Option<u16>,
     status: Arc<Mutex<TunnelStatus>>,
     wake: Arc<Notify>,
     outcome: watch::Sender<Outcome>,
@@ -94,8 +99,9 @@ impl Run {
     async fn run(mut self) {
         let options = self.inner.options.clone();
         let mut backoff = options.first_backoff;
-        let mut local_port = self.inner.remembered_port(&self.key);
-        let mut remembered_port_refused = false;
+        let mut local_port = self.port.or_else(|| self.inner.remembered_port(&self.key));
+        // A chosen port is not swapped for another when taken: connections expect it there.
+        let mut remembered_port_refused = self.port.is_some();
         loop {
             self.update(|status| status.state = SupervisedState::Starting);
             self.outcome.send_replace(None);
