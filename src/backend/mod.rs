@@ -22,7 +22,7 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 pub use command::{Command, ConnectRequest, Event};
-pub use query::{PUBLISH_INTERVAL, QueryEnd, QueryUpdate, StatementView, format_bytes};
+pub use query::{PUBLISH_INTERVAL, QueryEnd, QueryUpdate, StatementView, count_rows, format_bytes};
 pub use query_handlers::load_editor_buffers;
 pub use results::{OrderRequest, OrderedRows};
 pub use sessions::{RunningQuery, Session, SessionError, SessionId, SessionInfo, Sessions, TabId};

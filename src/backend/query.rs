@@ -216,8 +216,8 @@ async fn publish(
                 total: None,
             },
             format!(
-                "{} rows, {}",
-                update.total_rows(),
+                "{}, {}",
+                count_rows(update.total_rows()),
                 format_bytes(update.received_bytes)
             ),
         );
@@ -455,6 +455,23 @@ fn unix_millis(at: SystemTime) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// `1 row`, `2 rows`, `1,000,000 rows`: a row count as the UI shows it.
+pub fn count_rows(rows: u64) -> String {
+    let digits = rows.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if rows == 1 {
+        format!("{grouped} row")
+    } else {
+        format!("{grouped} rows")
+    }
+}
+
 /// `512 B`, `1.5 KiB`, `12.3 MiB`, `1.2 GiB`.
 pub fn format_bytes(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
@@ -481,5 +498,14 @@ mod tests {
         assert_eq!(format_bytes(1536), "1.5 KiB");
         assert_eq!(format_bytes(5 << 20), "5.0 MiB");
         assert_eq!(format_bytes(3 << 30), "3.0 GiB");
+    }
+
+    #[test]
+    fn row_counts_are_grouped_and_singular_for_one() {
+        assert_eq!(count_rows(0), "0 rows");
+        assert_eq!(count_rows(1), "1 row");
+        assert_eq!(count_rows(999), "999 rows");
+        assert_eq!(count_rows(1000), "1,000 rows");
+        assert_eq!(count_rows(1_000_000), "1,000,000 rows");
     }
 }

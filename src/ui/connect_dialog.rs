@@ -145,13 +145,16 @@ impl ConnectDialog {
                 draft.region = (!region.trim().is_empty()).then(|| region.trim().to_owned());
                 text_row(ui, "Host", &mut draft.host);
                 let label = ui.label("Host address");
+                let tunnel = draft.route.is_tunnel();
                 let field = ui
-                    .add(
+                    .add_enabled(
+                        !tunnel,
                         egui::TextEdit::singleline(&mut self.hostaddr)
                             .hint_text("optional IP; TLS and tokens still use Host")
                             .desired_width(320.0),
                     )
-                    .labelled_by(label.id);
+                    .labelled_by(label.id)
+                    .on_disabled_hover_text("The SSM tunnel's 127.0.0.1 port is used instead");
                 let parsed = self.hostaddr.trim().parse::<std::net::IpAddr>().ok();
                 if parsed.is_none() && !self.hostaddr.trim().is_empty() {
                     field.on_hover_text("Not an IP address: ignored");

@@ -1,12 +1,15 @@
-//! The connect dialog driven through the window on the whole sandbox (moto inventory + the TLS
-//! PostgreSQL with PAM-based IAM auth): selecting `sandboxdb` and pressing Connect… pre-fills the
-//! dialog from the inventory; Test connection logs in with an IAM token; Connect saves the
-//! connection (no secret in the file) and opens its tab with the connection's colour bar.
+//! The connect dialog driven through the window on the whole sandbox (moto inventory, the fake
+//! Session Manager, the TLS PostgreSQL with PAM-based IAM auth): selecting `sandboxdb` and
+//! pressing Connect… pre-fills the dialog from the inventory, with an SSM tunnel route through
+//! the instance in its VPC; Test connection logs in with an IAM token through that tunnel;
+//! Connect saves the connection (no secret in the file) and opens its tab with the connection's
+//! colour bar; a query's rows come back through the tunnel, which the Tunnels tab lists; closing
+//! the window terminates the session; and the CLI connects with the saved connection.
 
 use egui_kittest::kittest::Queryable as _;
 use rds_explorer::aws::profiles::AwsFiles;
-use rds_explorer::store::{AuthMode, load_connections};
-use rds_sandbox::{DEFAULT_PG_HOST_NAME, Sandbox};
+use rds_explorer::store::{AuthMode, Route, load_connections};
+use rds_sandbox::{DEFAULT_PG_HOST_NAME, Sandbox, SsmAgent};
 
 use crate::util::{TestHome, runtime, settle, start_app_with, step_until};
 
@@ -33,7 +36,7 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
         &format!("extra_ca_file = {:?}\n", pg.ca_file.display().to_string()),
     );
     let runtime = runtime();
-    let mut harness = start_app_with(&home, files, &runtime);
+    let mut harness = start_app_with(&home, files.clone(), &runtime);
     step_until(&mut harness, "inventory listed", |h| {
         h.query_by_label("sandboxdb  postgres").is_some()
     });
@@ -67,16 +70,12 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     });
     assert_eq!(port, Some(pg.port.to_string()));
 
-    // The IAM user, and the socket to the sandbox's loopback address.
+    // The IAM user; the socket goes through the suggested SSM tunnel (no host address).
     let user = harness.get_by_label("User");
     user.focus();
     settle(&mut harness);
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     harness.get_by_label("User").type_text(&iam.user);
-    settle(&mut harness);
-    harness.get_by_label("Host address").focus();
-    settle(&mut harness);
-    harness.get_by_label("Host address").type_text("127.0.0.1");
     settle(&mut harness);
 
     harness.get_by_label("Test connection").click();
@@ -95,16 +94,103 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
             && h.query_by_label("Test connection").is_none()
     });
     settle(&mut harness);
+
+    // A query through the tunnel, verify-full on the RDS-like name, as the IAM user.
+    harness.get_by_label("SQL editor").focus();
+    settle(&mut harness);
+    harness
+        .get_by_label("SQL editor")
+        .type_text("SELECT current_user AS who, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    settle(&mut harness);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    step_until(&mut harness, "the row through the tunnel", |h| {
+        h.query_by_label_contains("1 row ·").is_some() && h.query_by_label(&iam.user).is_some()
+    });
     crate::query_ui::screenshot(&mut harness, "session-tab");
+
+    // The Tunnels tab lists the one tunnel both logins shared.
+    let online = aws
+        .seeded
+        .ec2_instances
+        .iter()
+        .find(|instance| instance.ssm_agent == SsmAgent::Online)
+        .unwrap()
+        .instance_id
+        .clone();
+    harness.get_by_label("Tunnels (1)").click();
+    step_until(&mut harness, "the tunnel is listed as ready", |h| {
+        h.query_by_label("ready").is_some()
+            && h.query_by_label(&format!("{online} (native)")).is_some()
+            && h.query_by_label(&format!("{DEFAULT_PG_HOST_NAME}:{}", pg.port))
+                .is_some()
+    });
+    // The figures are sampled each second: after a few, the bytes of the logins and the query
+    // are counted both ways.
+    let sampled = std::time::Instant::now() + std::time::Duration::from_millis(2500);
+    step_until(&mut harness, "a few status samples", |_| {
+        std::time::Instant::now() > sampled
+    });
+    // Received and Sent: TLS handshakes and the rows are kilobytes each way.
+    let kilobytes = harness
+        .query_all_by_label_contains("KiB")
+        .filter(|node| node.value().is_some_and(|value| value.ends_with(" KiB")))
+        .count();
+    assert_eq!(kilobytes, 2, "the Received and Sent figures");
+    crate::query_ui::screenshot(&mut harness, "tunnels-panel");
+    let sessions = sandbox.aws.as_ref().unwrap().ssm_sessions();
+    assert_eq!(
+        sessions.len(),
+        1,
+        "test and session share the tunnel: {sessions:?}"
+    );
+    assert_eq!(sessions[0].target, online);
+    assert!(!sessions[0].terminated);
+
     let (saved, problem) = load_connections(&home.paths().connections_file());
     assert_eq!(problem, None);
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].user, iam.user);
     assert_eq!(saved[0].auth, AuthMode::Iam);
     assert_eq!(saved[0].color.as_deref(), Some("#3080d0"));
+    assert!(
+        matches!(&saved[0].route, Route::SsmTunnel { target, .. } if *target == online),
+        "{:?}",
+        saved[0].route
+    );
     // No token (its signature parameter) or secret key anywhere in the config dir, the SQLite
     // file or the logs after a test connection and a session.
     drop(harness);
+    // Closing the window closes the tunnel: its session is terminated.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sandbox.aws.as_ref().unwrap().ssm_sessions()[0].terminated {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session stayed open"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // The CLI uses the saved connection, tunnel and all.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rds-explorer"))
+        .args(["query", "--connection", "sandboxdb", "-c", "SELECT 6 * 7"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("RDS_EXPLORER_HOME", home.path().join("rds-explorer"))
+        .env("AWS_CONFIG_FILE", &files.config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &files.credentials)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "42\n");
+    assert_eq!(sandbox.aws.as_ref().unwrap().ssm_sessions().len(), 2);
+
     let findings =
         crate::secrets_scan::scan(&[home.path()], &["X-Amz-Signature", &aws.secret_access_key]);
     let credentials_file = home.path().join(".aws/credentials");

@@ -202,7 +202,5 @@ async fn query_through_a_native_tunnel_with_iam_auth_and_verify_full() {
     assert_eq!(session.terminate_calls, 1, "{session:?}");
     // Nothing is left for a later start to clean up.
     let paths = rds_explorer::store::Paths::under(&home.path().join("rds-explorer"));
-    assert!(
-        rds_explorer::store::load_tunnel_sessions(&paths.tunnel_sessions_file()).is_empty()
-    );
+    assert!(rds_explorer::store::load_tunnel_sessions(&paths.tunnel_sessions_file()).is_empty());
 }

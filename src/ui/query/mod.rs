@@ -368,7 +368,8 @@ fn status_line(update: &QueryUpdate) -> String {
         .collect();
     let spilled: u64 = update.statements.iter().map(|s| s.spilled_rows).sum();
     let mut line = format!(
-        "{rows} rows · {} · {}",
+        "{} · {} · {}",
+        crate::backend::count_rows(rows),
         crate::backend::format_bytes(update.received_bytes),
         format_elapsed(update.elapsed)
     );

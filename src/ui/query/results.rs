@@ -129,7 +129,11 @@ fn results_ui(ui: &mut egui::Ui, tab_id: TabId, tab: &mut QueryTab) -> Option<Qu
         for (index, pane) in tab.results.iter().enumerate() {
             let label = match (&pane.view.snapshot, &pane.view.outcome) {
                 (Some(snapshot), _) => {
-                    format!("Result {} ({} rows)", index + 1, snapshot.row_count())
+                    format!(
+                        "Result {} ({})",
+                        index + 1,
+                        crate::backend::count_rows(snapshot.row_count())
+                    )
                 }
                 (None, Some(outcome)) => {
                     format!("Statement {}: {} affected", index + 1, outcome.rows)
