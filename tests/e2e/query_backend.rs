@@ -253,7 +253,7 @@ fn stop_cancels_pg_sleep_within_a_second_and_the_session_stays_usable() {
 }
 
 /// The benchmark's 1M-row × 9-column shape (`shared/reference/test-environment.md` §4).
-const MILLION_ROWS: &str = "SELECT g::int AS id, g::bigint * 1000003 AS big, 'name-' || g AS name, \
+pub(crate) const MILLION_ROWS: &str = "SELECT g::int AS id, g::bigint * 1000003 AS big, 'name-' || g AS name, \
      ((g % 100000) / 100.0)::numeric(12,2) AS amount, to_timestamp(1704067200 + g) AS created_at, \
      ('{\"k\": ' || (g % 1000) || ', \"tag\": \"v' || (g % 7) || '\"}')::jsonb AS payload, \
      (g % 3 = 0) AS flag, \
