@@ -1,6 +1,7 @@
 //! The command line: no subcommand opens the GUI; subcommands run the same core modules and print
 //! plain text or JSON.
 
+mod bench;
 mod inventory;
 mod query;
 mod sso_login;
@@ -118,6 +119,20 @@ pub enum CliCommand {
     },
     /// Run SQL and print the rows (`--format text` prints exactly what `psql -At` prints).
     Query(query::QueryArgs),
+    /// Measurements for scripts/bench (not for users).
+    #[command(hide = true)]
+    Bench {
+        /// Which.
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+/// The benchmarks `bench` runs.
+#[derive(Clone, Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The window's query path without the window: connect, run, follow the events.
+    WindowFetch(bench::WindowFetchArgs),
 }
 
 /// Which client carries a tunnel.
@@ -179,6 +194,9 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
             },
         ),
         CliCommand::Query(args) => query::run(runtime, &args),
+        CliCommand::Bench {
+            what: BenchCommand::WindowFetch(args),
+        } => bench::window_fetch(runtime, &args),
         CliCommand::Tunnel {
             target,
             host,

@@ -333,7 +333,10 @@ fn report_query_error(sql: &str, error: &QueryError) {
 
 /// The saved connection named by `--connection`, with flags overriding its fields, or one made
 /// of the flags alone.
-fn connection_from_args(paths: &Paths, args: &QueryArgs) -> anyhow::Result<SavedConnection> {
+pub(super) fn connection_from_args(
+    paths: &Paths,
+    args: &QueryArgs,
+) -> anyhow::Result<SavedConnection> {
     let mut connection = if let Some(name) = &args.connection {
         let file = paths.connections_file();
         let (saved, problem) = load_connections(&file);

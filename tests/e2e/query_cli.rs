@@ -390,3 +390,38 @@ fn a_million_rows_stream_through_the_cli_with_bounded_memory() {
         bytes >> 20
     );
 }
+
+/// `scripts/bench`'s window-path figures come from `rds-explorer bench window-fetch`: it must
+/// connect through the real backend, run the query as a tab does and report every figure.
+#[test]
+fn the_window_fetch_bench_reports_rows_timings_memory_and_frames() {
+    let sandbox = Sandbox::start();
+    let mut args = sandbox.endpoint_args(&sandbox.cluster.info().app_user);
+    args[0] = "window-fetch".into();
+    args.insert(0, "bench".into());
+    args.extend(
+        [
+            "--auth",
+            "password",
+            "--grid-frames",
+            "5",
+            "-c",
+            "SELECT g, 'row-' || g FROM generate_series(1, 20000) g",
+        ]
+        .map(str::to_owned),
+    );
+    let output = sandbox.run(&args, Some(&sandbox.cluster.info().app_password));
+    let text = stdout(&output);
+    let figure = |name: &str| -> String {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .to_owned()
+    };
+    assert_eq!(figure("rows"), "20000");
+    let first: f64 = figure("first_rows_ms").parse().unwrap();
+    let total: f64 = figure("total_ms").parse().unwrap();
+    assert!(first > 0.0 && first <= total, "{text}");
+    assert!(figure("peak_rss_growth_bytes").parse::<u64>().is_ok());
+    assert_eq!(figure("grid_frame_ms").split(' ').count(), 3, "{text}");
+}

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::AbortHandle;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -25,10 +24,11 @@ use crate::tunnel::ssm::handshake::{
 };
 use crate::tunnel::ssm::message::PayloadType;
 use crate::tunnel::ssm::payload::PortFlag;
-use crate::tunnel::ssm::smux::{SmuxClient, SmuxConfig, SmuxError, StreamEvent, StreamId};
+use crate::tunnel::ssm::smux::{SmuxClient, SmuxConfig, StreamId};
 use crate::tunnel::ssm::version::{CLIENT_VERSION, ForwardingMode, SmuxKeepAlive};
 
 mod lifecycle;
+mod streams;
 
 /// Received smux bytes not yet written to local sockets before the engine stops taking data
 /// from the channel (which then stops acking, so the agent slows down).
@@ -322,87 +322,6 @@ impl Engine {
         }
     }
 
-    fn drain_smux_events(&mut self) {
-        while let Some(event) = self.smux.as_mut().and_then(SmuxClient::poll_event) {
-            match event {
-                StreamEvent::Readable(stream_id) => self.flush_stream(stream_id),
-                StreamEvent::Finished {
-                    stream_id,
-                    received_data,
-                } => {
-                    if !received_data && self.connect_errors_pending > 0 {
-                        self.connect_errors_pending -= 1;
-                        let message = format!(
-                            "the SSM agent could not connect to the destination for {stream_id}; check the remote host and port, and that the target may reach them"
-                        );
-                        tracing::warn!("tunnel: {message}");
-                        self.last_error = Some(message);
-                    }
-                    if let Some(connection) = self.connections.get_mut(&stream_id) {
-                        connection.remote_finished = true;
-                    }
-                    self.flush_stream(stream_id);
-                }
-            }
-        }
-    }
-
-    /// Hands a stream's received bytes to its local writer while it has room; closes the writer
-    /// once the agent finished the stream and everything was handed over.
-    fn flush_stream(&mut self, stream_id: StreamId) {
-        let Some(smux) = self.smux.as_mut() else {
-            return;
-        };
-        let Some(connection) = self.connections.get_mut(&stream_id) else {
-            smux.forget(stream_id);
-            return;
-        };
-        connection.blocked = false;
-        let mut writer_gone = false;
-        while let Some(writer) = &connection.writer {
-            let permit = match writer.try_reserve() {
-                Ok(permit) => permit,
-                Err(TrySendError::Full(())) => {
-                    connection.blocked = true;
-                    return;
-                }
-                Err(TrySendError::Closed(())) => {
-                    writer_gone = true;
-                    break;
-                }
-            };
-            let Some(data) = smux.read(stream_id, LOCAL_CHUNK) else {
-                break;
-            };
-            self.bytes_in += data.len() as u64;
-            permit.send(data);
-        }
-        if writer_gone {
-            // The local client went away: later data for the stream is discarded.
-            connection.writer = None;
-            smux.forget(stream_id);
-            return;
-        }
-        if connection.remote_finished {
-            // The writer shuts the socket down after the queued chunks.
-            connection.writer = None;
-        }
-    }
-
-    fn write_stream(&mut self, stream_id: StreamId, data: &Bytes) -> Result<(), TunnelError> {
-        let Some(smux) = self.smux.as_mut() else {
-            return Ok(());
-        };
-        match smux.write(stream_id, data) {
-            Ok(taken) if taken < data.len() => {
-                self.stalled = Some((stream_id, data.slice(taken..)));
-                Ok(())
-            }
-            Ok(_) | Err(SmuxError::UnknownStream(_) | SmuxError::StreamFinished(_)) => Ok(()),
-            Err(error) => Err(error.into()),
-        }
-    }
-
     fn feed_channel(&mut self, now: Instant) {
         let Some(smux) = self.smux.as_mut() else {
             return;
@@ -506,42 +425,6 @@ impl Engine {
             }
             Some(Err(error)) => self.lose_ws(&error.to_string()),
             None => self.lose_ws("connection closed"),
-        }
-        Ok(())
-    }
-
-    fn on_local(&mut self, event: LocalEvent) -> Result<(), Exit> {
-        let Some(smux) = self.smux.as_mut() else {
-            return Ok(());
-        };
-        match event {
-            LocalEvent::Accepted(tcp) => {
-                let stream_id = smux
-                    .open_stream()
-                    .map_err(|error| Exit::Failed(error.into()))?;
-                let connection = Connection::start(
-                    tcp,
-                    stream_id,
-                    self.events_tx.clone(),
-                    Arc::clone(&self.written),
-                );
-                self.connections.insert(stream_id, connection);
-                self.total_connections += 1;
-            }
-            LocalEvent::Data(stream_id, data) => {
-                self.bytes_out += data.len() as u64;
-                self.write_stream(stream_id, &data).map_err(Exit::Failed)?;
-            }
-            LocalEvent::Eof(stream_id) => {
-                if smux.is_open(stream_id) {
-                    // Only fails for streams already gone, which is fine.
-                    _ = smux.finish(stream_id);
-                }
-            }
-            LocalEvent::WriterDone(stream_id) => {
-                self.connections.remove(&stream_id);
-                smux.forget(stream_id);
-            }
         }
         Ok(())
     }
