@@ -14,6 +14,7 @@ use super::sessions::{Session, SessionError, SessionId, SessionInfo, TabId};
 use super::tunnels::lease_for;
 use super::{ConnectRequest, Event, Outbox, Shared};
 use crate::auth::keyring::Keyring;
+use crate::aws::profiles::Profile;
 use crate::db::ca_update::{GLOBAL_BUNDLE_URL, update_ca_bundle};
 use crate::db::diagnose::Diagnosis;
 use crate::db::open::{OpenError, OpenOptions, open_session, prepare};
@@ -48,17 +49,12 @@ fn keyring(shared: &Shared) -> &Keyring {
     shared.keyring.get_or_init(Keyring::open)
 }
 
-/// The profile's SDK configuration for the connection's region, when its auth needs AWS.
-async fn sdk_for(
+/// The connection's profile (by `name`) and region: the connection's own, else the profile's.
+pub(super) async fn profile_and_region(
     shared: &Arc<Shared>,
     connection: &SavedConnection,
-) -> Result<Option<SdkConfig>, UserError> {
-    if connection.auth == AuthMode::Password {
-        return Ok(None);
-    }
-    let Some(name) = &connection.profile else {
-        return Ok(None);
-    };
+    name: &str,
+) -> Result<(Profile, String), UserError> {
     let profile = wait_for_profile(shared, name).await.ok_or_else(|| {
         UserError::new(
             format!("the connection's profile \"{name}\" is not in the AWS config"),
@@ -75,6 +71,21 @@ async fn sdk_for(
                 "Set the database's region in the connection",
             )
         })?;
+    Ok((profile, region))
+}
+
+/// The profile's SDK configuration for the connection's region, when its auth needs AWS.
+async fn sdk_for(
+    shared: &Arc<Shared>,
+    connection: &SavedConnection,
+) -> Result<Option<SdkConfig>, UserError> {
+    if connection.auth == AuthMode::Password {
+        return Ok(None);
+    }
+    let Some(name) = &connection.profile else {
+        return Ok(None);
+    };
+    let (profile, region) = profile_and_region(shared, connection, name).await?;
     Ok(Some(config_for(shared, &profile, &region).await))
 }
 
@@ -138,17 +149,13 @@ pub(super) async fn login(
     shared: &Arc<Shared>,
     request: &ConnectRequest,
 ) -> Result<(tokio_postgres::Client, Option<TunnelLease>), ConnectFailure> {
-    let LoginInputs {
-        sdk,
-        tls,
-        options,
-        tunnel,
-    } = login_inputs(shared, request).await?;
+    let inputs = login_inputs(shared, request).await?;
+    let (sdk, tunnel) = (inputs.sdk, inputs.tunnel);
     let opened = open_session(
         &request.connection,
-        options,
+        inputs.options,
         sdk.as_ref(),
-        tls,
+        inputs.tls,
         &shared.tokens,
         keyring(shared),
     )

@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::runtime::Handle;
 
+use super::connect::profile_and_region;
 use super::inventory::{config_for, wait_for_profile};
 use super::{Event, Outbox, Shared};
 use crate::jobs::UserError;
@@ -91,24 +92,7 @@ pub(super) async fn lease_for(
             "Choose the profile in the connection",
         ));
     };
-    let profile = wait_for_profile(shared, profile_name)
-        .await
-        .ok_or_else(|| {
-            UserError::new(
-                format!("the connection's profile \"{profile_name}\" is not in the AWS config"),
-                "Choose another profile in the connection, or add it to ~/.aws/config",
-            )
-        })?;
-    let region = connection
-        .region
-        .clone()
-        .or_else(|| profile.region.clone())
-        .ok_or_else(|| {
-            UserError::new(
-                format!("no region is known for {}", connection.host),
-                "Set the database's region in the connection",
-            )
-        })?;
+    let (_, region) = profile_and_region(shared, connection, profile_name).await?;
     let default_via = shared
         .settings
         .lock()

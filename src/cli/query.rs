@@ -14,7 +14,7 @@ use clap::ValueEnum;
 use crate::auth::endpoint::region_from_host;
 use crate::auth::keyring::Keyring;
 use crate::auth::token_cache::TokenCache;
-use crate::aws::profiles::{AwsFiles, load_profiles};
+use crate::aws::profiles::{AwsFiles, Profile, ProfileList, load_profiles};
 use crate::aws::sdk::sdk_config;
 use crate::db::open::{OpenError, OpenOptions, open_session};
 use crate::db::safety::Safety;
@@ -177,19 +177,8 @@ async fn open_tunnel(
     if !connection.route.is_tunnel() {
         return Ok(None);
     }
-    let files = AwsFiles::from_env();
-    let list = load_profiles(&files);
-    let profile = super::find_profile(&list, &files, connection.profile.as_deref())?;
-    let region = connection
-        .region
-        .clone()
-        .or_else(|| profile.region.clone())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "no region for the tunnel to \"{}\"; pass --region with the database's region",
-                connection.host
-            )
-        })?;
+    let aws = ConnectionAws::resolve(connection)?;
+    let (files, list, profile, region) = (aws.files, aws.list, aws.profile, aws.region);
     let Some(tunnel) = RouteTunnel::of(connection, &profile.name, &region, default_via) else {
         return Ok(None);
     };
@@ -295,20 +284,43 @@ async fn sdk_for(connection: &SavedConnection) -> anyhow::Result<Option<aws_conf
     if matches!(connection.auth, AuthMode::Password) {
         return Ok(None);
     }
-    let files = AwsFiles::from_env();
-    let list = load_profiles(&files);
-    let profile = super::find_profile(&list, &files, connection.profile.as_deref())?;
-    let region = connection
-        .region
-        .clone()
-        .or_else(|| profile.region.clone())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "no region for \"{}\"; pass --region with the database's region",
-                connection.host
-            )
-        })?;
-    Ok(Some(sdk_config(&profile, &files, &region).await))
+    let aws = ConnectionAws::resolve(connection)?;
+    Ok(Some(
+        sdk_config(&aws.profile, &aws.files, &aws.region).await,
+    ))
+}
+
+/// The AWS side of a connection: the files, the profile (the connection's, else `AWS_PROFILE`,
+/// else `default`) and the region (the connection's, else the profile's).
+struct ConnectionAws {
+    files: AwsFiles,
+    list: ProfileList,
+    profile: Profile,
+    region: String,
+}
+
+impl ConnectionAws {
+    fn resolve(connection: &SavedConnection) -> anyhow::Result<Self> {
+        let files = AwsFiles::from_env();
+        let list = load_profiles(&files);
+        let profile = super::find_profile(&list, &files, connection.profile.as_deref())?;
+        let region = connection
+            .region
+            .clone()
+            .or_else(|| profile.region.clone())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no region for \"{}\"; pass --region with the database's region",
+                    connection.host
+                )
+            })?;
+        Ok(Self {
+            files,
+            list,
+            profile,
+            region,
+        })
+    }
 }
 
 /// psql-style: `ERROR:  message`, then the line of the script with a caret under the position.

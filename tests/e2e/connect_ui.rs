@@ -9,9 +9,9 @@
 use egui_kittest::kittest::Queryable as _;
 use rds_explorer::aws::profiles::AwsFiles;
 use rds_explorer::store::{AuthMode, Route, load_connections};
-use rds_sandbox::{DEFAULT_PG_HOST_NAME, Sandbox, SsmAgent};
+use rds_sandbox::{DEFAULT_PG_HOST_NAME, Sandbox};
 
-use crate::util::{TestHome, runtime, settle, start_app_with, step_until};
+use crate::util::{TestHome, cli, runtime, settle, start_app_with, step_until};
 
 #[test]
 fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
@@ -109,14 +109,7 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     crate::query_ui::screenshot(&mut harness, "session-tab");
 
     // The Tunnels tab lists the one tunnel both logins shared.
-    let online = aws
-        .seeded
-        .ec2_instances
-        .iter()
-        .find(|instance| instance.ssm_agent == SsmAgent::Online)
-        .unwrap()
-        .instance_id
-        .clone();
+    let online = crate::tunnel::online_target(aws);
     harness.get_by_label("Tunnels (1)").click();
     step_until(&mut harness, "the tunnel is listed as ready", |h| {
         h.query_by_label("ready").is_some()
@@ -171,16 +164,8 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     }
 
     // The CLI uses the saved connection, tunnel and all.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_rds-explorer"))
+    let output = cli(home.path(), &files)
         .args(["query", "--connection", "sandboxdb", "-c", "SELECT 6 * 7"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("RDS_EXPLORER_HOME", home.path().join("rds-explorer"))
-        .env("AWS_CONFIG_FILE", &files.config)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &files.credentials)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     assert!(

@@ -46,15 +46,7 @@ impl Env {
             .find(|profile| profile.name == aws.info().profile)
             .unwrap();
         let config = sdk_config(&profile, &files, &aws.info().region).await;
-        let target = aws
-            .info()
-            .seeded
-            .ec2_instances
-            .iter()
-            .find(|instance| instance.ssm_agent == SsmAgent::Online)
-            .unwrap()
-            .instance_id
-            .clone();
+        let target = online_target(aws.info());
         Self {
             sandbox,
             config,
@@ -113,6 +105,17 @@ impl Env {
         };
         connect(&params, trust).await.unwrap()
     }
+}
+
+/// The seeded instance whose (fake) SSM agent is online.
+pub(crate) fn online_target(aws: &rds_sandbox::AwsInfo) -> String {
+    aws.seeded
+        .ec2_instances
+        .iter()
+        .find(|instance| instance.ssm_agent == SsmAgent::Online)
+        .unwrap()
+        .instance_id
+        .clone()
 }
 
 /// Shorter budgets than a desktop needs, so a broken test fails well inside its bound.

@@ -11,8 +11,11 @@ use std::time::Duration;
 use rds_sandbox::DEFAULT_PG_HOST_NAME;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
+use rds_explorer::aws::profiles::AwsFiles;
+
 use crate::tunnel::{Env, bounded};
 use crate::tunnel_plugin::plugin_dir;
+use crate::util::cli;
 
 /// Runs `rds-explorer tunnel … <extra>` with `path` as `PATH`, queries through it, sends SIGTERM
 /// and checks the exit status, stdout and that the session was terminated through the API.
@@ -20,7 +23,11 @@ async fn tunnel_query_and_sigterm(env: &Env, extra: &[&str], path: OsString) {
     let home = tempfile::tempdir().unwrap();
     let aws = env.sandbox.aws.as_ref().unwrap().info().clone();
     let pg_port = env.pg_port().to_string();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_rds-explorer"))
+    let files = AwsFiles {
+        config: aws.config_file.clone(),
+        credentials: aws.credentials_file.clone(),
+    };
+    let mut child = tokio::process::Command::from(cli(home.path(), &files))
         .args([
             "tunnel",
             "--target",
@@ -35,14 +42,7 @@ async fn tunnel_query_and_sigterm(env: &Env, extra: &[&str], path: OsString) {
             &aws.region,
         ])
         .args(extra)
-        .env_clear()
         .env("PATH", path)
-        .env("HOME", home.path())
-        .env("RDS_EXPLORER_HOME", home.path().join("rds-explorer"))
-        .env("AWS_CONFIG_FILE", &aws.config_file)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &aws.credentials_file)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -143,8 +143,12 @@ async fn query_through_a_native_tunnel_with_iam_auth_and_verify_full() {
     let pg = env.sandbox.pg.as_ref().unwrap();
     let iam = pg.iam().unwrap().clone();
     let info = pg.info().clone();
+    let files = AwsFiles {
+        config: aws.config_file.clone(),
+        credentials: aws.credentials_file.clone(),
+    };
     let output = bounded(
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_rds-explorer"))
+        tokio::process::Command::from(cli(home.path(), &files))
             .args([
                 "query",
                 "--ssm-target",
@@ -169,14 +173,6 @@ async fn query_through_a_native_tunnel_with_iam_auth_and_verify_full() {
                 "SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid(); \
                  SELECT count(*) FROM generate_series(1, 100000)",
             ])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("RDS_EXPLORER_HOME", home.path().join("rds-explorer"))
-            .env("AWS_CONFIG_FILE", &aws.config_file)
-            .env("AWS_SHARED_CREDENTIALS_FILE", &aws.credentials_file)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdin(Stdio::null())
             .kill_on_drop(true)
             .output(),
     )

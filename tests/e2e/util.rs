@@ -104,3 +104,19 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 pub fn settle(harness: &mut Harness<'_, ExplorerApp>) {
     let _still_animating = harness.try_run();
 }
+
+/// `rds-explorer` as a user runs it from a clean environment: `home` as `HOME` (its
+/// `rds-explorer` directory as the app's home) and the given AWS files, nothing else but `PATH`.
+pub fn cli(home: &Path, aws: &AwsFiles) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rds-explorer"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("RDS_EXPLORER_HOME", home.join("rds-explorer"))
+        .env("AWS_CONFIG_FILE", &aws.config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &aws.credentials)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::null());
+    command
+}
