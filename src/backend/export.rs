@@ -1,5 +1,5 @@
 //! Exporting a query to a file as a Job: the save dialog (unless a path is given), then the query
-//! streams through an `ExportSink` into a temporary file beside the target, renamed into place
+//! streams through an `OutputSink` (file conventions) into a temporary file beside the target, renamed into place
 //! when complete — a failed or cancelled export leaves no half file. Progress shows rows and
 //! bytes; cancelling the job cancels the statement on the server.
 
@@ -10,7 +10,8 @@ use std::sync::Arc;
 use super::sessions::{RunningQuery, SessionId, TabId};
 use super::{Event, Outbox, Shared};
 use crate::jobs::{Progress, UserError};
-use crate::query::export::{ExportFormat, ExportSink};
+use crate::query::export::ExportFormat;
+use crate::query::output::OutputSink;
 use crate::query::{
     FetchedRow, ResultSink, RunOptions, SinkError, StatementInfo, StatementOutcome, StoreColumn,
     fetch_to_sink,
@@ -21,7 +22,7 @@ const PROGRESS_ROWS: u64 = 10_000;
 
 /// An export sink that also reports progress on the job.
 struct ProgressSink<'a> {
-    inner: ExportSink<BufWriter<std::fs::File>>,
+    inner: OutputSink<BufWriter<std::fs::File>>,
     job: &'a crate::jobs::JobContext,
 }
 
@@ -43,7 +44,11 @@ impl ResultSink for ProgressSink<'_> {
                     done: rows,
                     total: None,
                 },
-                format!("{rows} rows, {}", super::format_bytes(self.inner.bytes())),
+                format!(
+                    "{}, {}",
+                    super::count_rows(rows),
+                    super::format_bytes(self.inner.bytes())
+                ),
             );
         }
         Ok(())
@@ -139,7 +144,7 @@ async fn write_file(
         .reopen()
         .map_err(|error| UserError::from_error(&error, "Try again"))?;
     let mut sink = ProgressSink {
-        inner: ExportSink::new(BufWriter::with_capacity(1 << 20, file), format),
+        inner: format.sink(BufWriter::with_capacity(1 << 20, file)),
         job: ctx,
     };
     let options = RunOptions {

@@ -1,6 +1,7 @@
 //! Streaming a script's results to a writer as text, TSV, CSV, JSON or NDJSON, one row at a time:
-//! memory stays bounded whatever the result size. Used by `rds-explorer query` (stdout) and by
-//! exports to a file.
+//! memory stays bounded whatever the result size. Used by `rds-explorer query` (stdout) and, with
+//! file conventions ([`OutputSink::for_file`]: CRLF in CSV, one JSON array for every result set),
+//! by the editor's exports.
 //!
 //! `text` is exactly what `psql -At` prints for result sets: values as PostgreSQL renders them,
 //! `|` between columns, NULL as nothing, no header. Commands print nothing (`psql -Atq`).
@@ -37,6 +38,13 @@ pub struct OutputSink<W: Write> {
     scratch: String,
     /// Result sets started, for separators between sets.
     sets: u64,
+    /// File conventions: CRLF line ends in CSV (RFC 4180), and JSON as one array of every
+    /// result set's rows, one row a line.
+    file: bool,
+    /// Rows written, over every result set.
+    rows: u64,
+    /// Bytes written.
+    bytes: u64,
 }
 
 struct OutputColumn {
@@ -55,17 +63,53 @@ impl<W: Write> OutputSink<W> {
             rows_in_set: 0,
             scratch: String::new(),
             sets: 0,
+            file: false,
+            rows: 0,
+            bytes: 0,
         }
     }
 
-    /// Flushes and returns the writer.
+    /// A sink writing a file a spreadsheet or a JSON reader opens: CSV lines end in CRLF, JSON
+    /// is one array holding every result set's rows.
+    pub fn for_file(out: W, format: OutputFormat) -> Self {
+        Self {
+            file: true,
+            ..Self::new(out, format)
+        }
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Ends the output (a file's JSON array), flushes and returns the writer.
     pub fn finish(mut self) -> std::io::Result<W> {
+        if self.file && self.format == OutputFormat::Json {
+            let end: &[u8] = if self.rows == 0 { b"[]\n" } else { b"\n]\n" };
+            self.out.write_all(end)?;
+        }
         self.out.flush()?;
         Ok(self.out)
     }
 
     fn write(&mut self, text: &str) -> Result<(), SinkError> {
+        self.bytes += text.len() as u64;
         self.out.write_all(text.as_bytes()).map_err(io_error)
+    }
+
+    /// The line end: CRLF in a CSV file, else LF.
+    fn newline(&self) -> &'static str {
+        if self.file && self.format == OutputFormat::Csv {
+            "\r\n"
+        } else {
+            "\n"
+        }
     }
 }
 
@@ -97,7 +141,7 @@ impl<W: Write> ResultSink for OutputSink<W> {
             OutputFormat::Text | OutputFormat::Ndjson => {}
             OutputFormat::Tsv | OutputFormat::Csv => {
                 if self.sets > 1 {
-                    header.push('\n');
+                    header.push_str(self.newline());
                 }
                 for (index, column) in columns.iter().enumerate() {
                     if index > 0 {
@@ -112,8 +156,9 @@ impl<W: Write> ResultSink for OutputSink<W> {
                         _ => header.push_str(&csv_field(&column.name)),
                     }
                 }
-                header.push('\n');
+                header.push_str(self.newline());
             }
+            OutputFormat::Json if self.file => {}
             OutputFormat::Json => header.push('['),
         }
         self.write(&header)
@@ -124,8 +169,13 @@ impl<W: Write> ResultSink for OutputSink<W> {
         line.clear();
         let mut value = String::new();
         let json = matches!(self.format, OutputFormat::Json | OutputFormat::Ndjson);
-        if self.format == OutputFormat::Json && self.rows_in_set > 0 {
-            line.push(',');
+        if self.format == OutputFormat::Json {
+            match (self.file, self.rows, self.rows_in_set) {
+                (true, 0, _) => line.push_str("[\n"),
+                (true, _, _) => line.push_str(",\n"),
+                (false, _, 0) => {}
+                (false, _, _) => line.push(','),
+            }
         }
         if json {
             line.push('{');
@@ -183,16 +233,17 @@ impl<W: Write> ResultSink for OutputSink<W> {
             line.push('}');
         }
         if self.format != OutputFormat::Json {
-            line.push('\n');
+            line.push_str(self.newline());
         }
         self.rows_in_set += 1;
+        self.rows += 1;
         let written = self.write(&line);
         self.scratch = line;
         written
     }
 
     fn end_statement(&mut self, outcome: &StatementOutcome) -> Result<(), SinkError> {
-        if outcome.returned_rows && self.format == OutputFormat::Json {
+        if outcome.returned_rows && self.format == OutputFormat::Json && !self.file {
             self.write("]\n")?;
         }
         Ok(())
