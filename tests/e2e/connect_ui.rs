@@ -6,7 +6,7 @@
 //! colour bar; a query's rows come back through the tunnel, which the Tunnels tab lists; closing
 //! the window terminates the session; and the CLI connects with the saved connection.
 
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use rds_explorer::aws::profiles::AwsFiles;
 use rds_explorer::store::{AuthMode, Route, load_connections};
 use rds_sandbox::{DEFAULT_PG_HOST_NAME, Sandbox};
@@ -107,6 +107,27 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
         h.query_by_label_contains("1 row ·").is_some() && h.query_by_label(&iam.user).is_some()
     });
     crate::query_ui::screenshot(&mut harness, "session-tab");
+
+    // Stop sends the cancel request over the same route: through the tunnel, with TLS. Without it
+    // the sleep would outlast step_until's 20 s.
+    harness.get_by_label("SQL editor").focus();
+    settle(&mut harness);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_label("SQL editor")
+        .type_text("SELECT pg_sleep(60)");
+    settle(&mut harness);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    step_until(&mut harness, "the sleep is running", |h| {
+        h.query_by_label("Stop")
+            .is_some_and(|stop| !stop.accesskit_node().is_disabled())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    harness.get_by_label("Stop").click();
+    step_until(&mut harness, "the sleep was cancelled on the server", |h| {
+        h.query_by_label_contains("Stopped: canceling statement due to user request")
+            .is_some()
+    });
 
     // The Tunnels tab lists the one tunnel both logins shared.
     let online = crate::tunnel::online_target(aws);
