@@ -359,20 +359,44 @@ pub(super) async fn run_query(
             rows,
             status: history_status(&end),
         };
+        let failed = !matches!(end, QueryEnd::Succeeded);
         outbox.send(Event::QueryUpdate(Box::new(update))).await;
         record_history(database, entry, &outbox).await;
-        if session.client.is_closed() {
-            // The server ended the session (terminated, restarted, network): it cannot run more.
-            run_shared.sessions.remove(session_id);
-            outbox
-                .send(Event::SessionClosed {
-                    id: session_id,
-                    reason: "the connection to the server was lost; connect again".into(),
-                })
-                .await;
+        if failed {
+            // A statement that failed because the server ended the session (terminated,
+            // restarted, network) leaves a client that cannot run more; its connection task
+            // may notice the end a moment after the error.
+            tokio::spawn(report_if_closed(run_shared, outbox, session, session_id));
         }
         Ok(summary)
     });
+}
+
+/// How long after a failed run the session's connection may take to show it is closed.
+const CLOSED_GRACE: Duration = Duration::from_secs(1);
+
+/// Removes `session` and tells the UI when its connection is closed (now or within
+/// [`CLOSED_GRACE`]).
+async fn report_if_closed(
+    shared: Arc<Shared>,
+    outbox: Outbox,
+    session: Arc<Session>,
+    session_id: SessionId,
+) {
+    let deadline = tokio::time::Instant::now() + CLOSED_GRACE;
+    while !session.client.is_closed() {
+        if tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    shared.sessions.remove(session_id);
+    outbox
+        .send(Event::SessionClosed {
+            id: session_id,
+            reason: "the connection to the server was lost; connect again".into(),
+        })
+        .await;
 }
 
 fn query_end(result: Result<usize, QueryError>) -> QueryEnd {
@@ -460,7 +484,7 @@ pub fn count_rows(rows: u64) -> String {
     let digits = rows.to_string();
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);

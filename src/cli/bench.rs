@@ -13,7 +13,9 @@ use anyhow::{Context as _, anyhow, bail};
 
 use super::query::{QueryArgs, connection_from_args};
 use crate::aws::profiles::AwsFiles;
-use crate::backend::{self, BackendContext, Command, ConnectRequest, Event, QueryEnd, TabId};
+use crate::backend::{
+    self, BackendContext, Command, ConnectRequest, Event, QueryEnd, QueryUpdate, TabId,
+};
 use crate::query::StoreOptions;
 use crate::secret::Secret;
 use crate::store::{Database, Paths, load_settings};
@@ -117,12 +119,24 @@ pub fn window_fetch(
         Some(QueryEnd::Cancelled { .. }) if args.first_rows_only => {}
         other => bail!("the query did not succeed: {other:?}"),
     }
-    let rows = last.total_rows();
     let grown = rss_bytes("VmHWM")
         .zip(rss_before)
         .map(|(peak, before)| peak.saturating_sub(before));
+    report(&last, first_rows, total, grown, args.grid_frames)?;
+    drop(handle);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the figures; scrolls the grid over the last result first when asked.
+fn report(
+    last: &QueryUpdate,
+    first_rows: Option<Duration>,
+    total: Duration,
+    grown: Option<u64>,
+    grid_frames: usize,
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "rows={rows}")?;
+    writeln!(out, "rows={}", last.total_rows())?;
     writeln!(out, "received_bytes={}", last.received_bytes)?;
     if let Some(first) = first_rows {
         writeln!(out, "first_rows_ms={:.1}", first.as_secs_f64() * 1000.0)?;
@@ -131,14 +145,14 @@ pub fn window_fetch(
     if let Some(grown) = grown {
         writeln!(out, "peak_rss_growth_bytes={grown}")?;
     }
-    if args.grid_frames > 0 {
+    if grid_frames > 0 {
         let snapshot = last
             .statements
             .iter()
             .rev()
             .find_map(|statement| statement.snapshot.clone())
             .ok_or_else(|| anyhow!("the query returned no rows to scroll"))?;
-        let times = crate::ui::scroll_grid_frames(snapshot, args.grid_frames);
+        let times = crate::ui::scroll_grid_frames(snapshot, grid_frames);
         writeln!(
             out,
             "grid_frame_ms={:.3} {:.3} {:.3}",
@@ -147,8 +161,7 @@ pub fn window_fetch(
             times.max.as_secs_f64() * 1000.0
         )?;
     }
-    drop(handle);
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Waits for the first event `pick` accepts (others are dropped, as a window would ignore them).

@@ -66,21 +66,18 @@ impl TunnelsView {
 }
 
 fn row_ui(ui: &mut egui::Ui, tunnel: &TunnelStatus) {
-    match &tunnel.key {
-        Some(key) => {
-            let host = key.remote_host.as_deref().unwrap_or("(the target)");
-            ui.label(format!("{host}:{}", key.remote_port))
-                .on_hover_text(format!("profile {}, {}", key.profile, key.region));
-            let client = match tunnel.via {
-                Via::Native => "native",
-                Via::Plugin => "session-manager-plugin",
-            };
-            ui.label(format!("{} ({client})", key.target));
-        }
-        None => {
-            ui.label("—");
-            ui.label("—");
-        }
+    if let Some(key) = &tunnel.key {
+        let host = key.remote_host.as_deref().unwrap_or("(the target)");
+        ui.label(format!("{host}:{}", key.remote_port))
+            .on_hover_text(format!("profile {}, {}", key.profile, key.region));
+        let client = match tunnel.via {
+            Via::Native => "native",
+            Via::Plugin => "session-manager-plugin",
+        };
+        ui.label(format!("{} ({client})", key.target));
+    } else {
+        ui.label("—");
+        ui.label("—");
     }
     state_ui(ui, tunnel.state);
     match tunnel.local_addr {

@@ -11,6 +11,9 @@ use rds_explorer::aws::profiles::AwsFiles;
 use rds_explorer::store::{AuthMode, Route, load_connections};
 use rds_sandbox::{DEFAULT_PG_HOST_NAME, Sandbox};
 
+use egui_kittest::Harness;
+use rds_explorer::ui::ExplorerApp;
+
 use crate::util::{TestHome, cli, runtime, settle, start_app_with, step_until};
 
 #[test]
@@ -52,23 +55,7 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     harness.get_by_label("Connect…").click();
     settle(&mut harness);
 
-    // Pre-filled from the inventory.
-    harness.get_by_label("Test connection");
-    // The dialog's text fields (labels such as "Region" also appear in the details pane).
-    let field = |h: &egui_kittest::Harness<'_, _>, label: &str| -> String {
-        h.query_all_by_role_and_label(egui::accesskit::Role::TextInput, label)
-            .find_map(|node| node.value())
-            .unwrap_or_else(|| panic!("no field {label}"))
-    };
-    assert_eq!(field(&harness, "Host"), DEFAULT_PG_HOST_NAME);
-    assert_eq!(field(&harness, "Database"), "app");
-    assert_eq!(field(&harness, "User"), "admin");
-    assert_eq!(field(&harness, "Region"), "us-east-1");
-    let port = harness.query_all_by_label("Port").find_map(|node| {
-        node.value()
-            .filter(|value| value.chars().all(|c| c.is_ascii_digit()))
-    });
-    assert_eq!(port, Some(pg.port.to_string()));
+    dialog_is_prefilled_from_sandboxdb(&harness, pg.port);
 
     // The IAM user; the socket goes through the suggested SSM tunnel (no host address).
     let user = harness.get_by_label("User");
@@ -108,49 +95,9 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     });
     crate::query_ui::screenshot(&mut harness, "session-tab");
 
-    // Stop sends the cancel request over the same route: through the tunnel, with TLS. Without it
-    // the sleep would outlast step_until's 20 s.
-    harness.get_by_label("SQL editor").focus();
-    settle(&mut harness);
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness
-        .get_by_label("SQL editor")
-        .type_text("SELECT pg_sleep(60)");
-    settle(&mut harness);
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
-    step_until(&mut harness, "the sleep is running", |h| {
-        h.query_by_label("Stop")
-            .is_some_and(|stop| !stop.accesskit_node().is_disabled())
-    });
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    harness.get_by_label("Stop").click();
-    step_until(&mut harness, "the sleep was cancelled on the server", |h| {
-        h.query_by_label_contains("Stopped: canceling statement due to user request")
-            .is_some()
-    });
-
-    // The Tunnels tab lists the one tunnel both logins shared.
+    stop_cancels_through_the_tunnel(&mut harness);
     let online = crate::tunnel::online_target(aws);
-    harness.get_by_label("Tunnels (1)").click();
-    step_until(&mut harness, "the tunnel is listed as ready", |h| {
-        h.query_by_label("ready").is_some()
-            && h.query_by_label(&format!("{online} (native)")).is_some()
-            && h.query_by_label(&format!("{DEFAULT_PG_HOST_NAME}:{}", pg.port))
-                .is_some()
-    });
-    // The figures are sampled each second: after a few, the bytes of the logins and the query
-    // are counted both ways.
-    let sampled = std::time::Instant::now() + std::time::Duration::from_millis(2500);
-    step_until(&mut harness, "a few status samples", |_| {
-        std::time::Instant::now() > sampled
-    });
-    // Received and Sent: TLS handshakes and the rows are kilobytes each way.
-    let kilobytes = harness
-        .query_all_by_label_contains("KiB")
-        .filter(|node| node.value().is_some_and(|value| value.ends_with(" KiB")))
-        .count();
-    assert_eq!(kilobytes, 2, "the Received and Sent figures");
-    crate::query_ui::screenshot(&mut harness, "tunnels-panel");
+    tunnels_tab_lists_the_shared_tunnel(&mut harness, &online, pg.port);
     let sessions = sandbox.aws.as_ref().unwrap().ssm_sessions();
     assert_eq!(
         sessions.len(),
@@ -174,6 +121,77 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     // No token (its signature parameter) or secret key anywhere in the config dir, the SQLite
     // file or the logs after a test connection and a session.
     drop(harness);
+    closing_terminates_and_the_cli_reuses_the_connection(&sandbox, &home, &files);
+
+    let findings =
+        crate::secrets_scan::scan(&[home.path()], &["X-Amz-Signature", &aws.secret_access_key]);
+    let credentials_file = home.path().join(".aws/credentials");
+    let findings: Vec<_> = findings
+        .into_iter()
+        .filter(|finding| finding.path != credentials_file)
+        .collect();
+    assert!(findings.is_empty(), "secrets on disk: {findings:?}");
+}
+
+/// Stop sends the cancel request over the session's route: through the tunnel, with TLS. Without
+/// it the sleep would outlast `step_until`'s 20 s.
+fn stop_cancels_through_the_tunnel(harness: &mut Harness<'_, ExplorerApp>) {
+    harness.get_by_label("SQL editor").focus();
+    settle(harness);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_label("SQL editor")
+        .type_text("SELECT pg_sleep(60)");
+    settle(harness);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    step_until(harness, "the sleep is running", |h| {
+        h.query_by_label("Stop")
+            .is_some_and(|stop| !stop.accesskit_node().is_disabled())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    harness.get_by_label("Stop").click();
+    step_until(harness, "the sleep was cancelled on the server", |h| {
+        h.query_by_label_contains("Stopped: canceling statement due to user request")
+            .is_some()
+    });
+}
+
+/// The Tunnels tab lists the one tunnel the test connection and the session shared, ready, with
+/// its bytes counted both ways.
+fn tunnels_tab_lists_the_shared_tunnel(
+    harness: &mut Harness<'_, ExplorerApp>,
+    online: &str,
+    pg_port: u16,
+) {
+    harness.get_by_label("Tunnels (1)").click();
+    step_until(harness, "the tunnel is listed as ready", |h| {
+        h.query_by_label("ready").is_some()
+            && h.query_by_label(&format!("{online} (native)")).is_some()
+            && h.query_by_label(&format!("{DEFAULT_PG_HOST_NAME}:{pg_port}"))
+                .is_some()
+    });
+    // The figures are sampled each second: after a few, the bytes of the logins and the query
+    // are counted both ways.
+    let sampled = std::time::Instant::now() + std::time::Duration::from_millis(2500);
+    step_until(harness, "a few status samples", |_| {
+        std::time::Instant::now() > sampled
+    });
+    // Received and Sent: TLS handshakes and the rows are kilobytes each way.
+    let kilobytes = harness
+        .query_all_by_label_contains("KiB")
+        .filter(|node| node.value().is_some_and(|value| value.ends_with(" KiB")))
+        .count();
+    assert_eq!(kilobytes, 2, "the Received and Sent figures");
+    crate::query_ui::screenshot(harness, "tunnels-panel");
+}
+
+/// Closing the window closes the tunnel (its session is terminated); the CLI then uses the saved
+/// connection, tunnel and all.
+fn closing_terminates_and_the_cli_reuses_the_connection(
+    sandbox: &Sandbox,
+    home: &TestHome,
+    files: &AwsFiles,
+) {
     // Closing the window closes the tunnel: its session is terminated.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !sandbox.aws.as_ref().unwrap().ssm_sessions()[0].terminated {
@@ -185,7 +203,7 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     }
 
     // The CLI uses the saved connection, tunnel and all.
-    let output = cli(home.path(), &files)
+    let output = cli(home.path(), files)
         .args(["query", "--connection", "sandboxdb", "-c", "SELECT 6 * 7"])
         .output()
         .unwrap();
@@ -196,13 +214,24 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout), "42\n");
     assert_eq!(sandbox.aws.as_ref().unwrap().ssm_sessions().len(), 2);
+}
 
-    let findings =
-        crate::secrets_scan::scan(&[home.path()], &["X-Amz-Signature", &aws.secret_access_key]);
-    let credentials_file = home.path().join(".aws/credentials");
-    let findings: Vec<_> = findings
-        .into_iter()
-        .filter(|finding| finding.path != credentials_file)
-        .collect();
-    assert!(findings.is_empty(), "secrets on disk: {findings:?}");
+/// The dialog holds sandboxdb's endpoint, `DBName`, master user and region.
+fn dialog_is_prefilled_from_sandboxdb(harness: &Harness<'_, ExplorerApp>, port_number: u16) {
+    harness.get_by_label("Test connection");
+    // The dialog's text fields (labels such as "Region" also appear in the details pane).
+    let field = |h: &egui_kittest::Harness<'_, _>, label: &str| -> String {
+        h.query_all_by_role_and_label(egui::accesskit::Role::TextInput, label)
+            .find_map(|node| node.value())
+            .unwrap_or_else(|| panic!("no field {label}"))
+    };
+    assert_eq!(field(harness, "Host"), DEFAULT_PG_HOST_NAME);
+    assert_eq!(field(harness, "Database"), "app");
+    assert_eq!(field(harness, "User"), "admin");
+    assert_eq!(field(harness, "Region"), "us-east-1");
+    let port = harness.query_all_by_label("Port").find_map(|node| {
+        node.value()
+            .filter(|value| value.chars().all(|c| c.is_ascii_digit()))
+    });
+    assert_eq!(port, Some(port_number.to_string()));
 }

@@ -268,7 +268,7 @@ async fn sessions_left_by_a_crashed_run_are_terminated_on_the_next_start() {
         let supervisor = supervisor(&env, &paths);
         assert_eq!(
             supervisor.recover_crashed_sessions().await,
-            [crashed.clone()]
+            std::slice::from_ref(&crashed)
         );
         let sessions = env.sessions();
         let find = |id: &str| sessions.iter().find(|s| s.session_id == id).unwrap();
