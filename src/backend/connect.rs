@@ -17,7 +17,7 @@ use crate::auth::keyring::Keyring;
 use crate::aws::profiles::Profile;
 use crate::db::ca_update::{GLOBAL_BUNDLE_URL, update_ca_bundle};
 use crate::db::diagnose::Diagnosis;
-use crate::db::open::{OpenError, OpenOptions, open_session, prepare};
+use crate::db::open::{OpenError, OpenOptions, Prepared, open_session, prepare};
 use crate::db::safety;
 use crate::db::safety::Safety;
 use crate::db::tls::{TrustConfig, client_config};
@@ -256,7 +256,7 @@ async fn open_in_registry(
         production: connection.production,
         database: connection.database.clone(),
         user: prepared.login.user.clone(),
-        endpoint: prepared.params.endpoint.to_string(),
+        endpoint: endpoint_label(&prepared, tunnel.as_ref()),
     };
     let session = match Session::open(&prepared.params, tls, info.clone()).await {
         Ok(session) => session.holding(tunnel),
@@ -277,6 +277,22 @@ async fn open_in_registry(
     remember_password(shared, request, &prepared.login.user);
     shared.sessions.insert(session);
     Ok(info)
+}
+
+/// Where the session goes, for the tab and the jobs list: the real endpoint, and the tunnel or
+/// host address the socket takes instead.
+fn endpoint_label(prepared: &Prepared, tunnel: Option<&TunnelLease>) -> String {
+    let endpoint = &prepared.params.endpoint;
+    let real = format!("{}:{}", endpoint.host, prepared.real_port);
+    match (tunnel, endpoint.hostaddr) {
+        (Some(tunnel), _) => format!(
+            "{real} through the SSM tunnel via {} ({})",
+            tunnel.key().target,
+            tunnel.local_addr()
+        ),
+        (None, Some(addr)) => format!("{real} via {addr}:{}", endpoint.port),
+        (None, None) => real,
+    }
 }
 
 /// `#rrggbb` → RGB.

@@ -425,9 +425,9 @@ fn history_status(end: &QueryEnd) -> HistoryStatus {
 
 fn summary(end: &QueryEnd, rows: u64) -> String {
     match end {
-        QueryEnd::Succeeded => format!("{rows} rows"),
-        QueryEnd::Failed { .. } => format!("failed after {rows} rows"),
-        QueryEnd::Cancelled { .. } => format!("stopped; {rows} rows kept"),
+        QueryEnd::Succeeded => count_rows(rows),
+        QueryEnd::Failed { .. } => format!("failed after {}", count_rows(rows)),
+        QueryEnd::Cancelled { .. } => format!("stopped; {} kept", count_rows(rows)),
     }
 }
 
