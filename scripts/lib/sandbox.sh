@@ -14,6 +14,8 @@ sandbox_build() {
 sandbox_up() {
   local dir=$1
   shift
+  # A file left by an earlier sandbox would pass the wait below before the new one truncates it.
+  rm -f "$dir/sandbox.json"
   "$CARGO_TARGET_DIR/debug/rds-sandbox" up "$@" >"$dir/sandbox.json" 2>"$dir/sandbox.log" &
   SANDBOX_PID=$!
   local waited=0

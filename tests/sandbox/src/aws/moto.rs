@@ -120,6 +120,12 @@ impl MotoServer {
         let child = Command::new(program)
             .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
             .current_dir(&self.dir)
+            // moto uses botocore itself: a profile of the caller's (say, an earlier sandbox's,
+            // whose files are gone) makes every request fail with a 500.
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_DEFAULT_PROFILE")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
             // Its own group: the guardian kills the whole group, and a Ctrl-C in the terminal
             // reaches only us (we then stop moto in order).
             .process_group(0)
