@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
-use egui::{Align, Layout, RichText, Sense};
+use egui::accesskit::Role;
+use egui::text::{LayoutJob, TextFormat, TextWrapping};
+use egui::{Align, RichText, Sense, WidgetInfo};
 
 use crate::query::SortOrder;
 use crate::query::StoreSnapshot;
@@ -110,8 +112,51 @@ struct Delegate<'a> {
     state: &'a mut GridState,
     text: String,
     action: Option<GridAction>,
-    null_color: egui::Color32,
+    formats: CellFormats,
     selection_fill: egui::Color32,
+}
+
+/// How cell text looks: values, row numbers, NULL, a value that could not be rendered.
+struct CellFormats {
+    value: TextFormat,
+    gutter: TextFormat,
+    null: TextFormat,
+    error: TextFormat,
+}
+
+impl CellFormats {
+    fn new(ui: &egui::Ui) -> Self {
+        let font = egui::TextStyle::Body.resolve(ui.style());
+        let visuals = ui.visuals();
+        Self {
+            value: TextFormat::simple(font.clone(), visuals.text_color()),
+            gutter: TextFormat::simple(font.clone(), visuals.weak_text_color()),
+            null: TextFormat {
+                italics: true,
+                ..TextFormat::simple(font.clone(), visuals.weak_text_color())
+            },
+            error: TextFormat::simple(font, visuals.error_fg_color),
+        }
+    }
+}
+
+/// Space between a cell's edge and its text.
+const CELL_PADDING: f32 = 4.0;
+
+/// Lays `text` out on one line, cut with an ellipsis to fit the cell, and paints it centred
+/// vertically, at the left or (numbers) the right.
+fn paint_text(ui: &egui::Ui, rect: egui::Rect, text: &str, format: &TextFormat, right: bool) {
+    let inner = rect.shrink2(egui::vec2(CELL_PADDING, 0.0));
+    let mut job = LayoutJob::single_section(text.to_owned(), format.clone());
+    job.wrap = TextWrapping::truncate_at_width(inner.width().max(0.0));
+    let galley = ui.painter().layout_job(job);
+    let x = if right {
+        inner.right() - galley.size().x
+    } else {
+        inner.left()
+    };
+    let at = egui::pos2(x, inner.center().y - galley.size().y / 2.0);
+    ui.painter().galley(at, galley, format.color);
 }
 
 impl egui_table::TableDelegate for Delegate<'_> {
@@ -162,14 +207,13 @@ impl egui_table::TableDelegate for Delegate<'_> {
 
     fn cell_ui(&mut self, ui: &mut egui::Ui, cell: &egui_table::CellInfo) {
         let row = self.state.page_start + cell.row_nr;
+        let rect = ui.max_rect();
         if cell.col_nr == 0 {
-            ui.add_space(4.0);
-            ui.weak((row + 1).to_string());
+            paint_text(ui, rect, &(row + 1).to_string(), &self.formats.gutter, false);
             return;
         }
         let column = cell.col_nr - 1;
         let pos = CellPos { row, column };
-        let rect = ui.max_rect();
         let selected = self.state.selection.is_some_and(|s| s.contains(pos));
         if selected {
             ui.painter().rect_filled(rect, 0.0, self.selection_fill);
@@ -196,32 +240,29 @@ impl egui_table::TableDelegate for Delegate<'_> {
             self.view.snapshot.columns().get(column).map(|c| c.renderer.format()),
             Some(ColumnFormat::Scalar(kind)) if kind.is_number()
         );
-        let layout = if numeric {
-            Layout::right_to_left(Align::Center)
-        } else {
-            Layout::left_to_right(Align::Center)
-        };
-        ui.with_layout(layout, |ui| {
-            ui.add_space(4.0);
-            match self
-                .view
-                .snapshot
-                .render_cell(source, column, &mut self.text)
-            {
-                Ok(true) => {
-                    // One line in the grid; the inspector shows the rest.
-                    let shown = self.text.lines().next().unwrap_or_default();
-                    ui.add(egui::Label::new(shown).truncate().selectable(false));
-                }
-                Ok(false) => {
-                    ui.label(RichText::new("NULL").italics().color(self.null_color));
-                }
-                Err(error) => {
-                    ui.label(RichText::new("!").color(ui.visuals().error_fg_color))
-                        .on_hover_text(error.to_string());
-                }
+        // Painted, not laid out as widgets: a frame jumping through a million rows lays out
+        // every visible cell's new text, and a child Ui plus a Label per cell cost more than
+        // the text itself. The cell still says what it shows to screen readers and tests.
+        match self
+            .view
+            .snapshot
+            .render_cell(source, column, &mut self.text)
+        {
+            Ok(true) => {
+                // One line in the grid; the inspector shows the rest.
+                let shown = self.text.lines().next().unwrap_or_default();
+                paint_text(ui, rect, shown, &self.formats.value, numeric);
+                response.widget_info(|| WidgetInfo::labeled(Role::Label, true, shown));
             }
-        });
+            Ok(false) => {
+                paint_text(ui, rect, "NULL", &self.formats.null, numeric);
+                response.widget_info(|| WidgetInfo::labeled(Role::Label, true, "NULL"));
+            }
+            Err(error) => {
+                paint_text(ui, rect, "!", &self.formats.error, numeric);
+                response.on_hover_text(error.to_string());
+            }
+        }
     }
 
     fn default_row_height(&self) -> f32 {
@@ -269,7 +310,7 @@ pub fn grid_ui(
         state,
         text: String::new(),
         action: None,
-        null_color: ui.visuals().weak_text_color(),
+        formats: CellFormats::new(ui),
         selection_fill: ui.visuals().selection.bg_fill.gamma_multiply(0.6),
     };
     let mut table = egui_table::Table::new().id_salt(id);
