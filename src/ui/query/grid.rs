@@ -209,7 +209,13 @@ impl egui_table::TableDelegate for Delegate<'_> {
         let row = self.state.page_start + cell.row_nr;
         let rect = ui.max_rect();
         if cell.col_nr == 0 {
-            paint_text(ui, rect, &(row + 1).to_string(), &self.formats.gutter, false);
+            paint_text(
+                ui,
+                rect,
+                &(row + 1).to_string(),
+                &self.formats.gutter,
+                false,
+            );
             return;
         }
         let column = cell.col_nr - 1;
