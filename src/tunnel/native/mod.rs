@@ -303,7 +303,7 @@ pub async fn open(
         state: state_tx,
     });
     let (events_tx, events) = mpsc::channel(64);
-    let listener = tokio::spawn(local::accept_loop(listener, events_tx.clone())).abort_handle();
+    let listener = tokio::spawn(local::accept_loop(listener, events_tx.clone()));
     let (ready_tx, ready) = oneshot::channel();
     let (close, commands) = mpsc::channel(1);
     let engine = Engine::new(EngineParts {

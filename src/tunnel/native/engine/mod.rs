@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::{FutureExt as _, SinkExt as _, StreamExt as _};
 use tokio::sync::{Notify, mpsc, oneshot};
-use tokio::task::AbortHandle;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::api::SessionApi;
@@ -71,7 +71,7 @@ pub(super) struct EngineParts {
     pub(super) shared: Arc<Shared>,
     pub(super) events: mpsc::Receiver<LocalEvent>,
     pub(super) events_tx: mpsc::Sender<LocalEvent>,
-    pub(super) listener: AbortHandle,
+    pub(super) listener: JoinHandle<()>,
     pub(super) ready: oneshot::Sender<Result<(), TunnelError>>,
 }
 
@@ -87,7 +87,7 @@ pub(super) struct Engine {
     shared: Arc<Shared>,
     events: mpsc::Receiver<LocalEvent>,
     events_tx: mpsc::Sender<LocalEvent>,
-    listener: AbortHandle,
+    listener: JoinHandle<()>,
     ready: Option<oneshot::Sender<Result<(), TunnelError>>>,
     phase: Phase,
     smux: Option<SmuxClient>,
@@ -170,7 +170,9 @@ impl Engine {
             _ = ws.close(None).await;
         }
         self.ws = None;
+        // Closed means closed: wait until the accept task (and its socket) is gone.
         self.listener.abort();
+        _ = (&mut self.listener).await;
         self.connections.clear();
         self.publish();
         self.shared.set_state(TunnelState::Closed);
