@@ -40,7 +40,8 @@ fn run(cli: &Cli, started: Instant) -> anyhow::Result<ExitCode> {
     };
     let probe = StartupProbe::new(started, exit);
     run_gui(&runtime, probe.clone())?;
-    // Give tasks a moment to finish cleanly (later: terminate SSM sessions); never hang on exit.
+    // The window closed its tunnels on exit (`App::on_exit`); give other tasks a moment to finish
+    // cleanly, never hang.
     runtime.shutdown_timeout(Duration::from_secs(2));
     let marks = probe.marks();
     let millis = |mark: Option<Duration>| {

@@ -121,6 +121,12 @@ pub enum Command {
         /// The file; `None` shows the save dialog.
         path: Option<PathBuf>,
     },
+    /// The window is closing: stop the jobs and close the tunnels (terminating their SSM
+    /// sessions), then answer on `done`.
+    Shutdown {
+        /// Told when everything is closed.
+        done: std::sync::mpsc::Sender<()>,
+    },
     /// Load a session's schema tree: the cached one at once (unless `refresh`), then fresh
     /// from the catalogs (a Job); answers [`Event::SchemaLoaded`].
     LoadSchema {

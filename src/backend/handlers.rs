@@ -28,6 +28,12 @@ pub(super) async fn run(command: Command, shared: Arc<Shared>, outbox: Outbox) {
         Command::CancelJob(id) => {
             shared.jobs.cancel(id);
         }
+        Command::Shutdown { done } => {
+            shared.jobs.cancel_all();
+            shared.tunnels.shutdown(super::tunnels::SHUTDOWN_WAIT).await;
+            // The window may have stopped waiting.
+            _ = done.send(());
+        }
         Command::LoadConnections => super::connect::load(&shared, &outbox).await,
         Command::TestConnection(request) => {
             super::connect::test_connection(&shared, &outbox, request);

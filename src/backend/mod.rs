@@ -67,6 +67,15 @@ impl BackendHandle {
     pub fn try_recv(&mut self) -> Option<Event> {
         self.events.try_recv().ok()
     }
+
+    /// For the window's exit: stops the jobs and closes the SSM tunnels (their sessions are
+    /// terminated), blocking the calling thread until that is done or `timeout` passed. Whatever
+    /// is left open is terminated at the next start. Returns whether it finished in time.
+    pub fn shut_down(&self, timeout: std::time::Duration) -> bool {
+        let (done, finished) = std::sync::mpsc::channel();
+        self.commands.try_send(Command::Shutdown { done }).is_ok()
+            && finished.recv_timeout(timeout).is_ok()
+    }
 }
 
 type Wake = Arc<dyn Fn() + Send + Sync>;

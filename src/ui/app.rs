@@ -396,7 +396,18 @@ impl ExplorerApp {
     }
 }
 
+/// How long closing the window waits for tunnels to terminate their sessions.
+const EXIT_WAIT: Duration = Duration::from_secs(2);
+
 impl eframe::App for ExplorerApp {
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if !self.backend.shut_down(EXIT_WAIT) {
+            tracing::warn!(
+                "tunnels still closing at exit; the next start terminates their sessions"
+            );
+        }
+    }
+
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         let deadline = Instant::now() + EVENT_BUDGET;
         while let Some(event) = self.backend.try_recv() {

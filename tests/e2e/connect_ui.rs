@@ -118,19 +118,16 @@ fn connect_dialog_is_prefilled_from_the_inventory_and_opens_a_coloured_tab() {
         "{:?}",
         saved[0].route
     );
-    // No token (its signature parameter) or secret key anywhere in the config dir, the SQLite
-    // file or the logs after a test connection and a session.
+    // Closing the window (eframe calls `on_exit`) closes the tunnel before it returns: the
+    // session is terminated by the time the window is gone.
+    eframe::App::on_exit(harness.state_mut(), None);
+    let session = &sandbox.aws.as_ref().unwrap().ssm_sessions()[0];
+    assert!(session.terminated, "{session:?}");
+    assert_eq!(session.terminate_calls, 1, "{session:?}");
     drop(harness);
-    closing_terminates_and_the_cli_reuses_the_connection(&sandbox, &home, &files);
+    the_cli_reuses_the_saved_tunnelled_connection(&sandbox, &home, &files);
 
-    let findings =
-        crate::secrets_scan::scan(&[home.path()], &["X-Amz-Signature", &aws.secret_access_key]);
-    let credentials_file = home.path().join(".aws/credentials");
-    let findings: Vec<_> = findings
-        .into_iter()
-        .filter(|finding| finding.path != credentials_file)
-        .collect();
-    assert!(findings.is_empty(), "secrets on disk: {findings:?}");
+    no_secret_on_disk(&home, &aws.secret_access_key);
 }
 
 /// Stop sends the cancel request over the session's route: through the tunnel, with TLS. Without
@@ -185,24 +182,12 @@ fn tunnels_tab_lists_the_shared_tunnel(
     crate::query_ui::screenshot(harness, "tunnels-panel");
 }
 
-/// Closing the window closes the tunnel (its session is terminated); the CLI then uses the saved
-/// connection, tunnel and all.
-fn closing_terminates_and_the_cli_reuses_the_connection(
+/// The CLI uses the connection the window saved, tunnel and all.
+fn the_cli_reuses_the_saved_tunnelled_connection(
     sandbox: &Sandbox,
     home: &TestHome,
     files: &AwsFiles,
 ) {
-    // Closing the window closes the tunnel: its session is terminated.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !sandbox.aws.as_ref().unwrap().ssm_sessions()[0].terminated {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the session stayed open"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-
-    // The CLI uses the saved connection, tunnel and all.
     let output = cli(home.path(), files)
         .args(["query", "--connection", "sandboxdb", "-c", "SELECT 6 * 7"])
         .output()
@@ -234,4 +219,17 @@ fn dialog_is_prefilled_from_sandboxdb(harness: &Harness<'_, ExplorerApp>, port_n
             .filter(|value| value.chars().all(|c| c.is_ascii_digit()))
     });
     assert_eq!(port, Some(port_number.to_string()));
+}
+
+/// No token (its signature parameter) or secret key anywhere in the test home (config dir,
+/// SQLite file, logs) but the AWS credentials file the test wrote itself.
+fn no_secret_on_disk(home: &TestHome, secret_access_key: &str) {
+    let findings =
+        crate::secrets_scan::scan(&[home.path()], &["X-Amz-Signature", secret_access_key]);
+    let credentials_file = home.path().join(".aws/credentials");
+    let findings: Vec<_> = findings
+        .into_iter()
+        .filter(|finding| finding.path != credentials_file)
+        .collect();
+    assert!(findings.is_empty(), "secrets on disk: {findings:?}");
 }
