@@ -65,31 +65,7 @@ pub enum CliCommand {
     },
     /// Forward a local port through an SSM session (native client, no plugin needed). Prints
     /// `listening on 127.0.0.1:<port>` once ready; SIGINT/SIGTERM terminate the session.
-    Tunnel {
-        /// The SSM target (an EC2 instance id such as i-0abc…).
-        #[arg(long)]
-        target: String,
-        /// The remote host the target connects to (e.g. the RDS endpoint); without it, a port on
-        /// the target itself.
-        #[arg(long)]
-        host: Option<String>,
-        /// The remote port.
-        #[arg(long)]
-        port: u16,
-        /// The local port on 127.0.0.1 (default: any free one).
-        #[arg(long, default_value_t = 0)]
-        local_port: u16,
-        /// The profile (default: `AWS_PROFILE`, else `default`).
-        #[arg(long)]
-        profile: Option<String>,
-        /// The region (default: the profile's).
-        #[arg(long)]
-        region: Option<String>,
-        /// Which client carries the tunnel: our native one, or the installed
-        /// session-manager-plugin (found on PATH or in its install directory).
-        #[arg(long, value_enum, default_value_t = TunnelVia::Native)]
-        via: TunnelVia,
-    },
+    Tunnel(tunnel::TunnelArgs),
     /// List the AWS profiles found in the shared config and credentials files.
     Profiles {
         /// Output format.
@@ -197,26 +173,7 @@ pub fn run(command: CliCommand, runtime: &tokio::runtime::Runtime) -> anyhow::Re
         CliCommand::Bench {
             what: BenchCommand::WindowFetch(args),
         } => bench::window_fetch(runtime, &args),
-        CliCommand::Tunnel {
-            target,
-            host,
-            port,
-            local_port,
-            profile,
-            region,
-            via,
-        } => tunnel::run(
-            runtime,
-            &tunnel::TunnelArgs {
-                target,
-                host,
-                port,
-                local_port,
-                profile,
-                region,
-                via: via.into(),
-            },
-        ),
+        CliCommand::Tunnel(args) => tunnel::run(runtime, &args),
     }
 }
 

@@ -178,13 +178,13 @@ async fn open_tunnel(
         return Ok(None);
     }
     let aws = ConnectionAws::resolve(connection)?;
-    let (files, list, profile, region) = (aws.files, aws.list, aws.profile, aws.region);
-    let Some(tunnel) = RouteTunnel::of(connection, &profile.name, &region, default_via) else {
+    let Some(tunnel) = RouteTunnel::of(connection, &aws.profile.name, &aws.region, default_via)
+    else {
         return Ok(None);
     };
     let supervisor = Supervisor::new(
         paths.clone(),
-        Arc::new(ProfileConfigs::new(files, list)),
+        Arc::new(ProfileConfigs::new(aws.files, aws.list)),
         SupervisorOptions {
             linger: Duration::ZERO,
             ..SupervisorOptions::default()

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 
-use super::print;
+use super::{TunnelVia, print};
 use crate::aws::profiles::{AwsFiles, load_profiles};
 use crate::aws::sdk::{home_region, sdk_config};
 use crate::tunnel::any::AnyTunnel;
@@ -17,22 +17,31 @@ use crate::tunnel::plugin::{self, PluginOptions};
 use crate::tunnel::supervisor::Via;
 
 /// The command line's tunnel request.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct TunnelArgs {
-    /// SSM target id.
+    /// The SSM target (an EC2 instance id such as i-0abc…).
+    #[arg(long)]
     pub target: String,
-    /// Remote host (none: a port on the target itself).
+    /// The remote host the target connects to (e.g. the RDS endpoint); without it, a port on
+    /// the target itself.
+    #[arg(long)]
     pub host: Option<String>,
-    /// Remote port.
+    /// The remote port.
+    #[arg(long)]
     pub port: u16,
-    /// Local port (0: any free one).
+    /// The local port on 127.0.0.1 (default: any free one).
+    #[arg(long, default_value_t = 0)]
     pub local_port: u16,
-    /// Profile name.
+    /// The profile (default: `AWS_PROFILE`, else `default`).
+    #[arg(long)]
     pub profile: Option<String>,
-    /// Region (default: the profile's).
+    /// The region (default: the profile's).
+    #[arg(long)]
     pub region: Option<String>,
-    /// Which client carries the tunnel.
-    pub via: Via,
+    /// Which client carries the tunnel: our native one, or the installed
+    /// session-manager-plugin (found on PATH or in its install directory).
+    #[arg(long, value_enum, default_value_t = TunnelVia::Native)]
+    pub via: TunnelVia,
 }
 
 fn user_facing(error: &TunnelError) -> anyhow::Error {
@@ -59,7 +68,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, args: &TunnelArgs) -> anyhow::Resu
     runtime.block_on(async {
         let region = home_region(&profile, args.region.as_deref())?;
         let config = sdk_config(&profile, &files, &region).await;
-        let opened = match args.via {
+        let opened = match Via::from(args.via) {
             Via::Native => native::open(&config, &spec, TunnelOptions::default())
                 .await
                 .map(AnyTunnel::Native),

@@ -83,6 +83,22 @@ fn message_corpus(rng: &mut XorShift) -> Vec<Bytes> {
 }
 
 /// Changes `input` in one of several ways, or replaces it with random bytes.
+/// The next 1–1500 bytes of `stream` from `position` (wrapping at the end), mutated one time in
+/// five; says whether it was.
+fn next_chunk(rng: &mut XorShift, stream: &[u8], position: &mut usize) -> (Vec<u8>, bool) {
+    let len = 1 + rng.below(1500) as usize;
+    let end = (*position + len).min(stream.len());
+    let chunk = &stream[*position..end];
+    *position = if end == stream.len() { 0 } else { end };
+    let mutated = rng.chance(5);
+    let input = if mutated {
+        mutate(rng, chunk, &stream[..64])
+    } else {
+        chunk.to_vec()
+    };
+    (input, mutated)
+}
+
 fn mutate(rng: &mut XorShift, seed: &[u8], other: &[u8]) -> Vec<u8> {
     let mut input = seed.to_vec();
     let rounds = 1 + rng.below(4);
@@ -237,16 +253,7 @@ fn smux_decoder_survives_a_million_mutated_chunks_with_bounded_buffering() {
     let mut position = 0;
     for iteration in 0..INPUTS {
         // The next slice of the valid stream (as the data channel splits it), often mutated.
-        let len = 1 + rng.below(1500) as usize;
-        let end = (position + len).min(stream.len());
-        let chunk = &stream[position..end];
-        position = if end == stream.len() { 0 } else { end };
-        let mutated = rng.chance(5);
-        let input = if mutated {
-            mutate(&mut rng, chunk, &stream[..64])
-        } else {
-            chunk.to_vec()
-        };
+        let (input, mutated) = next_chunk(&mut rng, &stream, &mut position);
         decoder.extend(&input);
         loop {
             match decoder.next_frame() {
@@ -296,16 +303,7 @@ fn smux_client_takes_a_million_mutated_chunks_without_panicking() {
             // Fresh streams now and then: FINs in the input close them for good.
             (client, streams) = new_client();
         }
-        let len = 1 + rng.below(1500) as usize;
-        let end = (position + len).min(stream.len());
-        let chunk = &stream[position..end];
-        position = if end == stream.len() { 0 } else { end };
-        let mutated = rng.chance(5);
-        let input = if mutated {
-            mutate(&mut rng, chunk, &stream[..64])
-        } else {
-            chunk.to_vec()
-        };
+        let (input, mutated) = next_chunk(&mut rng, &stream, &mut position);
         if client.receive(&input).is_err() {
             (client, streams) = new_client();
             position = starts[rng.below(starts.len() as u64) as usize];

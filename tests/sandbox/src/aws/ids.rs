@@ -109,14 +109,18 @@ pub(crate) fn user_code() -> String {
 
 /// A request id in the format AWS uses for query APIs (a UUID).
 pub(crate) fn request_id() -> String {
-    let hex = random_bytes()
-        .iter()
-        .take(16)
-        .fold(String::new(), |mut out, byte| {
-            // Writing to a String cannot fail.
-            _ = write!(out, "{byte:02x}");
-            out
-        });
+    let mut id = [0; 16];
+    id.copy_from_slice(&random_bytes()[..16]);
+    uuid_text(&id)
+}
+
+/// Lowercase hyphenated text of a UUID in RFC 4122 byte order.
+pub(crate) fn uuid_text(id: &[u8; 16]) -> String {
+    let hex = id.iter().fold(String::with_capacity(32), |mut hex, byte| {
+        // Writing to a String cannot fail.
+        _ = write!(hex, "{byte:02x}");
+        hex
+    });
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],

@@ -2,7 +2,6 @@
 //! written from the reference (§2–§5) independently of `src/tunnel/ssm/`, so the client's codec
 //! meets a second implementation rather than itself.
 
-use std::fmt::Write as _;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -73,22 +72,7 @@ pub(crate) fn new_message_id() -> [u8; 16] {
     id
 }
 
-/// Lowercase hyphenated text of a UUID in RFC 4122 byte order.
-pub(crate) fn uuid_text(id: &[u8; 16]) -> String {
-    let hex = id.iter().fold(String::with_capacity(32), |mut hex, byte| {
-        // Writing to a String cannot fail.
-        _ = write!(hex, "{byte:02x}");
-        hex
-    });
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
-}
+pub(crate) use crate::aws::ids::uuid_text;
 
 impl Frame {
     /// A frame created now with a fresh id.
